@@ -1,0 +1,1 @@
+//! receipt (in progress)
