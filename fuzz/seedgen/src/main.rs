@@ -9,11 +9,14 @@ use std::path::Path;
 
 use chrono::{TimeZone as _, Utc};
 use ed25519_dalek::SigningKey;
+use minhbach_ledger::checkpoint::Checkpoint;
 use minhbach_ledger::cosignature::Cosigner;
 use minhbach_ledger::envelope::{Envelope, STATEMENT_PAYLOAD_TYPE};
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::merkle::{leaf_hash, node_hash, Hash};
 use minhbach_ledger::note::{KeyName, Note, Signer};
+use minhbach_ledger::policy::Policy;
+use minhbach_ledger::receipt::TlogProof;
 use minhbach_ledger::tile::{encode_entry_bundle, parse_entry_bundle, TilePath};
 
 const ORIGIN: &str = "ledger.minhbach.example/2026";
@@ -78,7 +81,7 @@ fn leaves() -> Vec<Vec<u8>> {
 }
 
 /// Checks that the seeds of `target` parse when named `valid-*` and fail
-/// otherwise, for the parsers this generator can call.
+/// when named `invalid-*`.
 fn check(target: &str, parses: impl Fn(&[u8]) -> bool) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../corpus")
@@ -230,26 +233,31 @@ fn main() {
     );
     write("note", "invalid-no-final-newline", note_text.trim_end());
 
-    // checkpoint
-    write("checkpoint", "valid-signed", signed.to_bytes());
-    write("checkpoint", "valid-cosigned", cosigned.to_bytes());
-    write("checkpoint", "valid-extension", with_extension.to_bytes());
+    // checkpoint (the note text; the signed note is a seed of `note`)
     write("checkpoint", "valid-body", &body);
+    write("checkpoint", "valid-extension", &extension);
+    write(
+        "checkpoint",
+        "valid-largest-size",
+        body.replacen("\n5\n", &format!("\n{}\n", u64::MAX), 1),
+    );
+    write("checkpoint", "invalid-signed-note", signed.to_bytes());
     write(
         "checkpoint",
         "invalid-size-leading-zero",
-        note_text.replacen("\n5\n", "\n05\n", 1),
+        body.replacen("\n5\n", "\n05\n", 1),
     );
     write(
         "checkpoint",
         "invalid-size-not-decimal",
-        note_text.replacen("\n5\n", "\n+5\n", 1),
+        body.replacen("\n5\n", "\n+5\n", 1),
     );
     write(
         "checkpoint",
         "invalid-root",
-        note_text.replacen(&root.to_base64(), "AAAA", 1),
+        body.replacen(&root.to_base64(), "AAAA", 1),
     );
+    write("checkpoint", "invalid-no-final-newline", body.trim_end());
 
     // tlog_proof
     let hashes: String = proof
@@ -331,6 +339,9 @@ fn main() {
     check("leaf", |b| Leaf::parse(b).is_ok());
     check("entry_bundle", |b| parse_entry_bundle(b).is_ok());
     check("note", |b| Note::parse(b).is_ok());
+    check("checkpoint", |b| Checkpoint::parse(b).is_ok());
+    check("tlog_proof", |b| TlogProof::parse(b).is_ok());
+    check("policy", |b| Policy::parse(b).is_ok());
     check("tile_path", |b| {
         std::str::from_utf8(b).is_ok_and(|s| TilePath::parse(s).is_ok())
     });
