@@ -1,0 +1,480 @@
+//! The state the rules keep between entries.
+//!
+//! Its size grows with the number of keys, campaigns, accounts, beneficiaries,
+//! regions reached and open items (unconsumed inflow slices, unresolved
+//! feedback). Three indexes grow with the log: statement ids and external
+//! references (16-byte digests, for uniqueness, rule 6.2) and one small record
+//! per donation and disbursement (for reversals, acknowledgments and traces).
+//! No statement is kept whole.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sha2::{Digest as _, Sha256};
+
+use crate::region::RegionCode;
+use crate::statement::{
+    AccountKind, ApprovalPolicy, Asset, BeneficiaryCategory, Cause, Channel, Commitment, Digest,
+    FeedbackCategory, KeyId, Origin, Priority, PublicKey, Role, Scope, Slug, StatementKind, Text,
+    Title, UnitRate,
+};
+
+/// A 16-byte digest of an id or reference (collision-resistant, deterministic).
+pub(crate) type Key16 = [u8; 16];
+
+pub(crate) fn key16(domain: u8, parts: &[&[u8]]) -> Key16 {
+    let mut h = Sha256::new();
+    h.update([domain]);
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    let full = h.finalize();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&full[..16]);
+    out
+}
+
+/// The state of the rules after some prefix of the log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct State {
+    pub(crate) next_index: u64,
+    pub(crate) last_logged_at: Option<DateTime<Utc>>,
+    pub(crate) config: Option<Config>,
+    pub(crate) keys: HashMap<KeyId, KeyRecord>,
+    pub(crate) governance_active: usize,
+    pub(crate) campaigns: BTreeMap<Slug, Campaign>,
+    pub(crate) accounts: BTreeMap<Slug, Account>,
+    pub(crate) beneficiaries: HashMap<Commitment, Beneficiary>,
+    pub(crate) ids: HashMap<Key16, (u64, StatementKind)>,
+    pub(crate) refs: HashMap<Key16, u64>,
+    pub(crate) donations: HashMap<u64, DonationRecord>,
+    pub(crate) disbursements: HashMap<u64, DisbursementRecord>,
+    pub(crate) open_feedback: HashMap<u64, FeedbackRecord>,
+    pub(crate) feedback_stats: BTreeMap<FeedbackCategory, FeedbackStats>,
+    pub(crate) coverage: BTreeMap<(RegionCode, BeneficiaryCategory), Coverage>,
+    pub(crate) mismatches: Vec<Reconciliation>,
+}
+
+/// The log's constants, from genesis.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The log's origin.
+    pub origin: Origin,
+    /// The governance quorum M.
+    pub threshold: u8,
+    /// The allowed |time − logged_at|, seconds.
+    pub max_skew_seconds: u32,
+    /// Days to resolve feedback on time.
+    pub feedback_due_days: u16,
+    /// The assets the log counts.
+    pub assets: Vec<Asset>,
+}
+
+/// A signer key as granted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// The public key.
+    pub public_key: PublicKey,
+    /// Who holds it.
+    pub name: Text,
+    /// Their title.
+    pub title: Option<Text>,
+    /// Roles.
+    pub roles: Vec<Role>,
+    /// Scope.
+    pub scope: Scope,
+    /// The entry that granted it (0 for genesis keys).
+    pub granted_at: u64,
+    /// The entry that revoked it.
+    pub revoked_at: Option<u64>,
+}
+
+impl KeyRecord {
+    /// Whether the key holds `role`.
+    #[must_use]
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// A campaign as opened and updated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Campaign {
+    /// The entry that opened it.
+    pub opened_at: u64,
+    /// Title.
+    pub title: Title,
+    /// Cause.
+    pub cause: Cause,
+    /// Priority.
+    pub priority: Priority,
+    /// Assets taken.
+    pub assets: Vec<Asset>,
+    /// Approval policy.
+    pub policy: ApprovalPolicy,
+    /// Published unit rates.
+    pub unit_rates: Vec<UnitRate>,
+    /// The entry that closed it.
+    pub closed_at: Option<u64>,
+    /// Money per asset.
+    pub funds: BTreeMap<Asset, Fund>,
+}
+
+impl Campaign {
+    pub(crate) fn rate(&self, category: &Slug, asset: &Asset) -> Option<u64> {
+        self.unit_rates
+            .iter()
+            .find(|r| &r.category == category && &r.asset == asset)
+            .map(|r| r.amount.get())
+    }
+}
+
+/// A share of one donation still unspent in a campaign's queue (DESIGN 6.8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slice {
+    /// The donation's entry index.
+    pub origin: u64,
+    /// How much of it.
+    pub amount: u64,
+}
+
+/// The money of one (campaign, asset).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fund {
+    /// Current balance (= the sum of `queue`).
+    pub balance: u64,
+    /// Donations received.
+    pub donated: u64,
+    /// Donations reversed.
+    pub donations_reversed: u64,
+    /// Transfers received.
+    pub transferred_in: u64,
+    /// Transfers sent.
+    pub transferred_out: u64,
+    /// Disbursed.
+    pub disbursed: u64,
+    /// Disbursements reversed.
+    pub disbursements_reversed: u64,
+    /// Acknowledged by recipients.
+    pub acknowledged: u64,
+    /// Number of donations.
+    pub donation_count: u64,
+    /// Number of disbursements.
+    pub disbursement_count: u64,
+    /// Net disbursed per region code named by disbursements.
+    pub out_by_region: BTreeMap<RegionCode, u64>,
+    /// Unspent slices, oldest first.
+    pub queue: VecDeque<Slice>,
+}
+
+/// A registered receiving account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// Its campaign.
+    pub campaign: Slug,
+    /// Kind.
+    pub kind: AccountKind,
+    /// Institution.
+    pub institution: Text,
+    /// Number.
+    pub number: String,
+    /// Holder.
+    pub holder: Text,
+    /// Asset held.
+    pub asset: Asset,
+    /// The balance the ledger derives: opening + in − out.
+    pub derived: u64,
+    /// The entry that registered it.
+    pub registered_at: u64,
+    /// The entry that closed it.
+    pub closed_at: Option<u64>,
+    /// The last bank balance given and how it compared.
+    pub last: Option<Reconciliation>,
+}
+
+/// One daily comparison of the bank's balance with the ledger's (rule 6.6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reconciliation {
+    /// The `account.balance` entry.
+    pub index: u64,
+    /// The account.
+    pub account: Slug,
+    /// The bank day.
+    pub date: NaiveDate,
+    /// The bank's closing balance.
+    pub bank_balance: u64,
+    /// The ledger's derived balance at that entry.
+    pub ledger_balance: u64,
+}
+
+impl Reconciliation {
+    /// Whether the bank and the ledger agree.
+    #[must_use]
+    pub fn matches(&self) -> bool {
+        self.bank_balance == self.ledger_balance
+    }
+}
+
+/// An enrolled beneficiary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Beneficiary {
+    /// The enrolling entry.
+    pub enrolled_at: u64,
+    /// Commune.
+    pub region: RegionCode,
+    /// Category.
+    pub category: BeneficiaryCategory,
+    /// Priority.
+    pub priority: Priority,
+    /// On the active list.
+    pub active: bool,
+    /// Disbursements received and not reversed.
+    pub received: u32,
+}
+
+/// What the rules keep of a donation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DonationRecord {
+    /// Leaf hash, to check references.
+    pub leaf_hash: Digest,
+    /// Campaign.
+    pub campaign: Slug,
+    /// Asset.
+    pub asset: Asset,
+    /// Amount.
+    pub amount: u64,
+    /// Channel.
+    pub channel: Channel,
+    /// Receiving account.
+    pub account: Option<Slug>,
+    /// The reversal entry, if reversed.
+    pub reversed_by: Option<u64>,
+}
+
+/// What the rules keep of a disbursement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisbursementRecord {
+    /// Leaf hash, to check references.
+    pub leaf_hash: Digest,
+    /// Campaign.
+    pub campaign: Slug,
+    /// Asset.
+    pub asset: Asset,
+    /// Amount.
+    pub amount: u64,
+    /// Region.
+    pub region: RegionCode,
+    /// Paying account.
+    pub account: Option<Slug>,
+    /// The beneficiary, if the recipient is one.
+    pub beneficiary: Option<Commitment>,
+    /// Approvals it needed (a reversal needs the same).
+    pub approvals_needed: u8,
+    /// Whether it needed the governance quorum (above unit rate).
+    pub needed_governance: bool,
+    /// Acknowledged so far.
+    pub acknowledged: u64,
+    /// The reversal entry, if reversed.
+    pub reversed_by: Option<u64>,
+    /// The slices it consumed, kept until the first acknowledgment (after which
+    /// it can no longer be reversed).
+    pub slices: Vec<Slice>,
+}
+
+/// An open feedback item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedbackRecord {
+    /// Category.
+    pub category: FeedbackCategory,
+    /// Region.
+    pub region: RegionCode,
+    /// Opened at (statement time).
+    pub opened: DateTime<Utc>,
+    /// Due by.
+    pub due: DateTime<Utc>,
+}
+
+/// Feedback counts per category.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FeedbackStats {
+    /// Opened.
+    pub opened: u64,
+    /// Resolved (any outcome).
+    pub resolved: u64,
+    /// Resolved within the due days.
+    pub resolved_on_time: u64,
+}
+
+/// Households enrolled and reached in one (commune, category).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Active beneficiaries enrolled.
+    pub enrolled: u64,
+    /// Of those, how many received at least one disbursement not reversed.
+    pub reached: u64,
+}
+
+impl State {
+    /// An empty state, before genesis.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The index the next entry must have (= entries applied so far).
+    #[must_use]
+    pub fn next_index(&self) -> u64 {
+        self.next_index
+    }
+
+    /// The log's constants, once genesis is applied.
+    #[must_use]
+    pub fn config(&self) -> Option<&Config> {
+        self.config.as_ref()
+    }
+
+    /// A signer key, granted or revoked.
+    #[must_use]
+    pub fn key(&self, keyid: &KeyId) -> Option<&KeyRecord> {
+        self.keys.get(keyid)
+    }
+
+    /// All signer keys, sorted by key id.
+    #[must_use]
+    pub fn keys(&self) -> Vec<(&KeyId, &KeyRecord)> {
+        let mut v: Vec<_> = self.keys.iter().collect();
+        v.sort_unstable_by_key(|(k, _)| **k);
+        v
+    }
+
+    /// A signer's public key if it was ever granted (revoked keys included, so
+    /// a revoked signer is reported as `key_revoked`, not `unknown_key`).
+    #[must_use]
+    pub fn public_key(&self, keyid: &KeyId) -> Option<PublicKey> {
+        self.keys.get(keyid).map(|k| k.public_key)
+    }
+
+    /// A campaign.
+    #[must_use]
+    pub fn campaign(&self, slug: &Slug) -> Option<&Campaign> {
+        self.campaigns.get(slug)
+    }
+
+    /// All campaigns, sorted by slug.
+    pub fn campaigns(&self) -> impl Iterator<Item = (&Slug, &Campaign)> {
+        self.campaigns.iter()
+    }
+
+    /// All receiving accounts, sorted by slug.
+    pub fn accounts(&self) -> impl Iterator<Item = (&Slug, &Account)> {
+        self.accounts.iter()
+    }
+
+    /// A beneficiary.
+    #[must_use]
+    pub fn beneficiary(&self, c: &Commitment) -> Option<&Beneficiary> {
+        self.beneficiaries.get(c)
+    }
+
+    /// A donation's record.
+    #[must_use]
+    pub fn donation_record(&self, index: u64) -> Option<&DonationRecord> {
+        self.donations.get(&index)
+    }
+
+    /// A disbursement's record.
+    #[must_use]
+    pub fn disbursement_record(&self, index: u64) -> Option<&DisbursementRecord> {
+        self.disbursements.get(&index)
+    }
+
+    /// The entry that used a statement id, and its type.
+    #[must_use]
+    pub fn entry_of_id(&self, id: &str) -> Option<(u64, StatementKind)> {
+        self.ids.get(&id_key(id)).copied()
+    }
+
+    /// The donation entry with this (channel, external reference).
+    #[must_use]
+    pub fn entry_of_ref(&self, channel: Channel, external_ref: &str) -> Option<u64> {
+        self.refs.get(&ref_key(channel, external_ref)).copied()
+    }
+
+    /// Every bank balance that did not match the ledger, in log order.
+    #[must_use]
+    pub fn mismatches(&self) -> &[Reconciliation] {
+        &self.mismatches
+    }
+
+    /// Rough heap size in bytes of the state, for the benchmark's growth check.
+    #[must_use]
+    pub fn approx_bytes(&self) -> usize {
+        let queue: usize = self
+            .campaigns
+            .values()
+            .flat_map(|c| c.funds.values())
+            .map(|f| f.queue.len() * 16 + f.out_by_region.len() * 48)
+            .sum();
+        let disb: usize = self
+            .disbursements
+            .values()
+            .map(|d| 160 + d.slices.len() * 16)
+            .sum();
+        self.ids.len() * 40
+            + self.refs.len() * 32
+            + self.donations.len() * 120
+            + disb
+            + self.beneficiaries.len() * 96
+            + self.open_feedback.len() * 80
+            + self.coverage.len() * 64
+            + self.keys.len() * 256
+            + self.campaigns.len() * 512
+            + self.accounts.len() * 256
+            + queue
+    }
+
+    /// Counts of what the state holds: (ids, donations, disbursements,
+    /// beneficiaries, open slices, open feedback).
+    #[must_use]
+    pub fn sizes(&self) -> StateSizes {
+        StateSizes {
+            ids: self.ids.len(),
+            donations: self.donations.len(),
+            disbursements: self.disbursements.len(),
+            beneficiaries: self.beneficiaries.len(),
+            open_slices: self
+                .campaigns
+                .values()
+                .flat_map(|c| c.funds.values())
+                .map(|f| f.queue.len())
+                .sum(),
+            open_feedback: self.open_feedback.len(),
+        }
+    }
+}
+
+/// How many items of each kind a [`State`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StateSizes {
+    /// Statement ids.
+    pub ids: usize,
+    /// Donation records.
+    pub donations: usize,
+    /// Disbursement records.
+    pub disbursements: usize,
+    /// Beneficiaries.
+    pub beneficiaries: usize,
+    /// Unspent slices in all queues.
+    pub open_slices: usize,
+    /// Unresolved feedback.
+    pub open_feedback: usize,
+}
+
+pub(crate) fn id_key(id: &str) -> Key16 {
+    key16(1, &[id.as_bytes()])
+}
+
+pub(crate) fn ref_key(channel: Channel, r: &str) -> Key16 {
+    key16(2, &[channel.as_str().as_bytes(), r.as_bytes()])
+}

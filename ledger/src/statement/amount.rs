@@ -1,0 +1,178 @@
+//! Amounts and assets (DESIGN 4.2).
+//!
+//! Amounts are JSON integers in the asset's smallest unit (VND has none: 1 = 1 ₫),
+//! `1 ≤ amount ≤ 2^53 − 1`, so every amount survives a round trip through a
+//! JavaScript number. Sums use checked arithmetic.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The largest amount or balance: 2^53 − 1.
+pub const MAX_AMOUNT: u64 = (1 << 53) - 1;
+
+/// A strictly positive amount in an asset's smallest unit, at most [`MAX_AMOUNT`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Amount(u64);
+
+impl Amount {
+    /// Checks `1 ≤ value ≤ 2^53 − 1`.
+    ///
+    /// # Errors
+    /// [`AmountError`] when the value is zero or too large.
+    pub fn new(value: u64) -> Result<Self, AmountError> {
+        match value {
+            0 => Err(AmountError::Zero),
+            v if v > MAX_AMOUNT => Err(AmountError::TooLarge { value }),
+            v => Ok(Self(v)),
+        }
+    }
+
+    /// The amount as an integer.
+    #[must_use]
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for Amount {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u64::deserialize(d)?;
+        Self::new(v).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A balance: like [`Amount`] but may be zero (`0 ≤ value ≤ 2^53 − 1`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Balance(u64);
+
+impl Balance {
+    /// Checks `value ≤ 2^53 − 1`.
+    ///
+    /// # Errors
+    /// [`AmountError::TooLarge`] when the value is too large.
+    pub fn new(value: u64) -> Result<Self, AmountError> {
+        if value > MAX_AMOUNT {
+            return Err(AmountError::TooLarge { value });
+        }
+        Ok(Self(value))
+    }
+
+    /// The balance as an integer.
+    #[must_use]
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl Serialize for Balance {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Balance {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u64::deserialize(d)?;
+        Self::new(v).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Why a number is not a valid amount.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AmountError {
+    /// The amount is larger than 2^53 − 1.
+    #[error("amount {value} is larger than 2^53 - 1")]
+    TooLarge {
+        /// The rejected value.
+        value: u64,
+    },
+    /// The amount is zero.
+    #[error("amount must be at least 1")]
+    Zero,
+}
+
+/// An asset code: `VND`, or an in-kind unit such as `kg_rice`
+/// (an ASCII letter, then up to 31 ASCII letters, digits or `_`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Asset(Box<str>);
+
+impl Asset {
+    /// Validates an asset code.
+    ///
+    /// # Errors
+    /// [`IdentError`](super::IdentError) when the code has the wrong shape.
+    pub fn new(code: &str) -> Result<Self, super::IdentError> {
+        let ok = !code.is_empty()
+            && code.len() <= 32
+            && code.as_bytes()[0].is_ascii_alphabetic()
+            && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if ok {
+            Ok(Self(code.into()))
+        } else {
+            Err(super::IdentError::Invalid {
+                kind: "asset",
+                value: code.into(),
+            })
+        }
+    }
+
+    /// The code as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Asset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+super::string_serde!(Asset);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amount_bounds() {
+        assert_eq!(Amount::new(0), Err(AmountError::Zero));
+        assert!(Amount::new(1).is_ok());
+        assert!(Amount::new(MAX_AMOUNT).is_ok());
+        assert!(Amount::new(MAX_AMOUNT + 1).is_err());
+        assert!(Balance::new(0).is_ok());
+    }
+
+    #[test]
+    fn amount_json_is_strict() {
+        assert!(serde_json::from_str::<Amount>("500000").is_ok());
+        assert!(serde_json::from_str::<Amount>("500000.0").is_err());
+        assert!(serde_json::from_str::<Amount>("-1").is_err());
+        assert!(serde_json::from_str::<Amount>("\"5\"").is_err());
+        assert!(serde_json::from_str::<Amount>("9007199254740992").is_err());
+    }
+
+    #[test]
+    fn asset_codes() {
+        assert!(Asset::new("VND").is_ok());
+        assert!(Asset::new("kg_rice").is_ok());
+        assert!(Asset::new("1kg").is_err());
+        assert!(Asset::new("").is_err());
+        assert!(Asset::new("kg rice").is_err());
+    }
+}
