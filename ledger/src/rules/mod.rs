@@ -25,10 +25,11 @@ mod money;
 mod people;
 mod rejection;
 mod state;
+mod verify;
 
 use chrono::{DateTime, Utc};
 
-pub use rejection::{DuplicateKind, Rejection, CODES, ENVELOPE_CODES};
+pub use rejection::{DuplicateKind, Rejection, CODES};
 pub use state::{
     Account, Beneficiary, Campaign, Config, Coverage, DisbursementRecord, DonationRecord,
     FeedbackRecord, FeedbackStats, Fund, KeyRecord, Reconciliation, Slice, State, StateSizes,

@@ -77,6 +77,12 @@ pub enum Rejection {
         /// The target's index.
         index: u64,
     },
+    /// A signature does not verify.
+    #[error("the signature by key {keyid} does not verify")]
+    BadSignature {
+        /// The key.
+        keyid: KeyId,
+    },
     /// The campaign is closed and takes nothing new.
     #[error("campaign {campaign} is closed")]
     CampaignClosed {
@@ -111,6 +117,12 @@ pub enum Rejection {
         keyid: KeyId,
         /// The revoking entry.
         revoked_at: u64,
+    },
+    /// The envelope or leaf is not valid (JSON shape, base64, payload type, ...).
+    #[error("malformed {what}")]
+    MalformedEnvelope {
+        /// What is malformed.
+        what: &'static str,
     },
     /// The statement is not valid on its own.
     #[error(transparent)]
@@ -188,6 +200,14 @@ pub enum Rejection {
     LeafHashMismatch {
         /// The index referenced.
         index: u64,
+    },
+    /// The leaf is larger than 65,535 bytes.
+    #[error("the leaf is {size} bytes, more than {max}")]
+    LeafTooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
     },
     /// `logged_at` went backwards.
     #[error("logged_at {logged_at} is before the previous entry's {previous}")]
@@ -275,12 +295,15 @@ impl Rejection {
             Self::AccountClosed { .. } => "account_closed",
             Self::AlreadyResolved { .. } => "already_resolved",
             Self::AlreadyReversed { .. } => "already_reversed",
+            Self::BadSignature { .. } => "bad_signature",
             Self::CampaignClosed { .. } => "campaign_closed",
             Self::Duplicate { .. } => "duplicate",
             Self::GenesisExists => "genesis_exists",
             Self::InsufficientApprovals { .. } => "insufficient_approvals",
             Self::KeyRevoked { .. } => "key_revoked",
             Self::LeafHashMismatch { .. } => "leaf_hash_mismatch",
+            Self::LeafTooLarge { .. } => "too_large",
+            Self::MalformedEnvelope { .. } => "malformed",
             Self::Malformed(e) => match e {
                 StatementError::PersonalData { .. } => "personal_data",
                 StatementError::TooLarge { .. } => "too_large",
@@ -328,6 +351,7 @@ pub const CODES: &[&str] = &[
     "account_closed",
     "already_resolved",
     "already_reversed",
+    "bad_signature",
     "campaign_closed",
     "duplicate",
     "genesis_exists",
@@ -360,7 +384,3 @@ pub const CODES: &[&str] = &[
     "unknown_key",
     "unknown_region",
 ];
-
-/// Signature-level rejections (found before the rules run: `bad_signature` and
-/// `unknown_key` come from the envelope; `too_large` from the leaf size).
-pub const ENVELOPE_CODES: &[&str] = &["bad_signature", "unknown_key", "too_large"];

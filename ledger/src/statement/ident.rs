@@ -220,43 +220,9 @@ pub struct EntryRef {
     pub leaf_hash: Digest,
 }
 
-/// A signer's key id: the first 16 bytes of SHA-256 of the 32-byte Ed25519 public
-/// key, written as 32 lowercase hex digits (DESIGN 4.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct KeyId(pub [u8; 16]);
-
-impl KeyId {
-    /// The key id of a raw Ed25519 public key.
-    #[must_use]
-    pub fn of_public_key(key: &[u8; 32]) -> Self {
-        let h = Sha256::digest(key);
-        let mut out = [0u8; 16];
-        out.copy_from_slice(&h[..16]);
-        Self(out)
-    }
-
-    /// Parses 32 lowercase hex digits.
-    ///
-    /// # Errors
-    /// [`IdentError`] when the text is not 32 lowercase hex digits.
-    pub fn from_hex(s: &str) -> Result<Self, IdentError> {
-        parse_lower_hex::<16>(s)
-            .map(Self)
-            .ok_or_else(|| invalid("key id", s))
-    }
-
-    /// The key id as lowercase hex.
-    #[must_use]
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-}
-
-impl fmt::Display for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
+/// A signer's key id (DESIGN 4.1): the envelope's key id, re-exported so
+/// statements and envelopes name keys the same way.
+pub use crate::envelope::KeyId;
 
 /// A raw Ed25519 public key, written as standard base64 (44 characters).
 ///
@@ -289,7 +255,10 @@ impl PublicKey {
     /// The key's id (DESIGN 4.1).
     #[must_use]
     pub fn key_id(&self) -> KeyId {
-        KeyId::of_public_key(&self.0)
+        let h = Sha256::digest(self.0);
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&h[..16]);
+        KeyId::from_bytes(out)
     }
 }
 
@@ -310,7 +279,6 @@ super::string_serde!(ExternalRef);
 super::string_serde!(AccountNumber);
 super::string_serde!(Origin);
 super::string_serde!(Digest, from_hex, to_hex);
-super::string_serde!(KeyId, from_hex, to_hex);
 super::string_serde!(PublicKey, from_base64, to_base64);
 
 #[cfg(test)]
@@ -328,7 +296,7 @@ mod tests {
         assert!(ExternalRef::new("FT 1").is_err());
         assert!(Digest::from_hex(&"ab".repeat(32)).is_ok());
         assert!(Digest::from_hex(&"AB".repeat(32)).is_err());
-        assert!(KeyId::from_hex(&"0f".repeat(16)).is_ok());
+        assert!(KeyId::parse(&"0f".repeat(16)).is_ok());
     }
 
     #[test]
@@ -336,7 +304,7 @@ mod tests {
         let pk = PublicKey([7u8; 32]);
         let id = pk.key_id();
         let full = Sha256::digest([7u8; 32]);
-        assert_eq!(id.0[..], full[..16]);
+        assert_eq!(id.as_bytes()[..], full[..16]);
         let round = PublicKey::from_base64(&pk.to_base64());
         assert_eq!(round, Ok(pk));
     }
