@@ -1,0 +1,205 @@
+//! The JSON read API (DESIGN 7): the log's identity, decoded entries, and
+//! inclusion and consistency proofs as base64 hash lists.
+//!
+//! Proofs come from stored node hashes (O(log n) reads, nothing rehashed) and
+//! are bounded by the tree of the latest checkpoint, which is also their
+//! default size: a proof fetched without a size verifies against the
+//! checkpoint served at `/checkpoint`.
+
+use axum::extract::State;
+use axum::Json;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use minhbach_ledger::leaf::Leaf;
+use minhbach_ledger::merkle::{self, Hash, MerkleError, NodeId};
+use minhbach_ledger::store::rocks::RocksStore;
+use minhbach_ledger::store::LogStore as _;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, ApiPath, ApiQuery};
+use crate::{latest, require_latest, AppState};
+
+/// `GET /api/v1/log`.
+#[derive(Serialize)]
+pub(crate) struct LogInfo {
+    origin: String,
+    verifier_key: String,
+    witnesses: Vec<String>,
+    tree_size: u64,
+    root: String,
+}
+
+pub(crate) async fn log_info(State(state): State<AppState>) -> Result<Json<LogInfo>, ApiError> {
+    let latest = state.read(latest).await?;
+    let (tree_size, root) = match latest {
+        Some(l) => (l.checkpoint.size(), l.checkpoint.root()),
+        None => (0, merkle::empty_root()),
+    };
+    Ok(Json(LogInfo {
+        origin: state.origin().to_owned(),
+        verifier_key: state.verifier().to_string(),
+        witnesses: Vec::new(),
+        tree_size,
+        root: root.to_base64(),
+    }))
+}
+
+/// `GET /api/v1/entries/{index}`.
+#[derive(Serialize)]
+pub(crate) struct EntryInfo {
+    index: u64,
+    /// The leaf bytes exactly as logged, base64.
+    leaf: String,
+    leaf_hash: String,
+    leaf_hash_hex: String,
+    logged_at: String,
+    payload_type: String,
+    /// The keyids of the envelope's signatures, in order (not verified here:
+    /// the rules checked them before the entry was appended).
+    signers: Vec<String>,
+    /// The statement, when the payload is JSON; `null` otherwise.
+    statement: Option<serde_json::Value>,
+}
+
+pub(crate) async fn entry(
+    State(state): State<AppState>,
+    ApiPath(index): ApiPath<u64>,
+) -> Result<Json<EntryInfo>, ApiError> {
+    let bytes = state
+        .read(move |store| {
+            let size = latest(store)?.map_or(0, |l| l.checkpoint.size());
+            if index >= size {
+                return Err(ApiError::NotFound(format!(
+                    "no entry {index}: the tree has {size} entries"
+                )));
+            }
+            let mut leaves = store
+                .read_leaves(index, index + 1)
+                .map_err(ApiError::internal)?;
+            leaves
+                .pop()
+                .ok_or_else(|| ApiError::internal("store returned no leaf"))
+        })
+        .await?;
+    // The log only ever appends leaves that `Leaf::encode` made.
+    let leaf = Leaf::parse(&bytes).map_err(ApiError::internal)?;
+    let hash = merkle::leaf_hash(&bytes);
+    let envelope = &leaf.envelope;
+    Ok(Json(EntryInfo {
+        index,
+        leaf: BASE64.encode(&bytes),
+        leaf_hash: hash.to_base64(),
+        leaf_hash_hex: hash.to_hex(),
+        logged_at: leaf
+            .logged_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        payload_type: envelope.payload_type().to_owned(),
+        signers: envelope
+            .signatures()
+            .iter()
+            .map(|s| s.keyid.to_string())
+            .collect(),
+        statement: serde_json::from_slice(envelope.payload()).ok(),
+    }))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct InclusionQuery {
+    index: u64,
+    size: Option<u64>,
+}
+
+/// `GET /api/v1/proofs/inclusion`.
+#[derive(Serialize)]
+pub(crate) struct InclusionProof {
+    index: u64,
+    tree_size: u64,
+    leaf_hash: String,
+    proof: Vec<String>,
+}
+
+pub(crate) async fn inclusion(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<InclusionQuery>,
+) -> Result<Json<InclusionProof>, ApiError> {
+    state
+        .read(move |store| {
+            let current = require_latest(store)?.checkpoint.size();
+            let size = q.size.unwrap_or(current);
+            check_size("size", size, current)?;
+            let proof = merkle::inclusion_proof(store, q.index, size).map_err(proof_error)?;
+            let leaf_hash = leaf_hash_at(store, q.index)?;
+            Ok(Json(InclusionProof {
+                index: q.index,
+                tree_size: size,
+                leaf_hash: leaf_hash.to_base64(),
+                proof: encode_hashes(&proof),
+            }))
+        })
+        .await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ConsistencyQuery {
+    from: u64,
+    to: Option<u64>,
+}
+
+/// `GET /api/v1/proofs/consistency`.
+#[derive(Serialize)]
+pub(crate) struct ConsistencyProof {
+    from: u64,
+    to: u64,
+    proof: Vec<String>,
+}
+
+pub(crate) async fn consistency(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ConsistencyQuery>,
+) -> Result<Json<ConsistencyProof>, ApiError> {
+    state
+        .read(move |store| {
+            let current = require_latest(store)?.checkpoint.size();
+            let to = q.to.unwrap_or(current);
+            check_size("to", to, current)?;
+            let proof = merkle::consistency_proof(store, q.from, to).map_err(proof_error)?;
+            Ok(Json(ConsistencyProof {
+                from: q.from,
+                to,
+                proof: encode_hashes(&proof),
+            }))
+        })
+        .await
+}
+
+fn check_size(name: &str, size: u64, current: u64) -> Result<(), ApiError> {
+    if size > current {
+        return Err(ApiError::OutOfRange(format!(
+            "{name} {size} is larger than the tree size {current}"
+        )));
+    }
+    Ok(())
+}
+
+/// Request errors of the Merkle layer are the client's; the rest are ours.
+fn proof_error(e: MerkleError) -> ApiError {
+    match e {
+        MerkleError::IndexOutOfRange { .. } | MerkleError::SizeOutOfRange { .. } => {
+            ApiError::OutOfRange(e.to_string())
+        }
+        e => ApiError::internal(e),
+    }
+}
+
+fn leaf_hash_at(store: &RocksStore, index: u64) -> Result<Hash, ApiError> {
+    use minhbach_ledger::merkle::HashReader as _;
+    store
+        .read_hashes(&[NodeId { level: 0, index }])
+        .map_err(ApiError::internal)?
+        .pop()
+        .ok_or_else(|| ApiError::internal("store returned no hash"))
+}
+
+fn encode_hashes(hashes: &[Hash]) -> Vec<String> {
+    hashes.iter().map(Hash::to_base64).collect()
+}

@@ -1,0 +1,134 @@
+//! The API's errors: RFC 9457 problem details (`application/problem+json`)
+//! with a stable `code` (DESIGN 7).
+//!
+//! 4xx answers carry a short reason; 5xx answers carry a generic body, and the
+//! internal error is logged here and left in the response extensions for
+//! middleware, never sent to the client.
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// The problem `type` URIs are relative references to this base.
+const PROBLEM_BASE: &str = "/api/v1/problems/";
+
+/// An error answered to a client.
+#[derive(Debug)]
+pub(crate) enum ApiError {
+    /// A server-side failure (HTTP 500, `internal`); the message is logged,
+    /// never sent.
+    Internal(String),
+    /// The request does not parse: a bad query, path or body (HTTP 400,
+    /// `malformed`).
+    Malformed(String),
+    /// Nothing is served at this path: no such tile, entry or checkpoint yet
+    /// (HTTP 404, `not_found`).
+    NotFound(String),
+    /// The request parses but names sizes or indexes outside the tree
+    /// (HTTP 400, `out_of_range`).
+    OutOfRange(String),
+}
+
+impl ApiError {
+    /// A server-side failure; `error` is logged, the client sees a generic body.
+    pub(crate) fn internal(error: impl std::fmt::Display) -> Self {
+        Self::Internal(error.to_string())
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            Self::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal server error",
+            ),
+            Self::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed", "Malformed request"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "Not found"),
+            Self::OutOfRange(_) => (
+                StatusCode::BAD_REQUEST,
+                "out_of_range",
+                "Outside the current tree",
+            ),
+        }
+    }
+}
+
+/// The body of a problem answer (RFC 9457 section 3.1, plus `code`).
+#[derive(Serialize)]
+struct Problem<'a> {
+    r#type: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    code: &'a str,
+}
+
+/// The internal error of a 5xx answer, for logging middleware.
+#[derive(Clone, Debug)]
+pub(crate) struct InternalError(#[allow(dead_code)] pub(crate) String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, title) = self.parts();
+        let detail = match &self {
+            Self::Internal(message) => {
+                tracing::error!(target: "server::api", error = %message, "request failed");
+                "The server could not answer this request."
+            }
+            Self::Malformed(d) | Self::NotFound(d) | Self::OutOfRange(d) => d.as_str(),
+        };
+        let problem = Problem {
+            r#type: format!("{PROBLEM_BASE}{code}"),
+            title,
+            status: status.as_u16(),
+            detail,
+            code,
+        };
+        // Serialising a struct of strings and an integer cannot fail.
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Self::Internal(message) = self {
+            response.extensions_mut().insert(InternalError(message));
+        }
+        response
+    }
+}
+
+/// [`Query`], with rejections answered as `malformed` problems.
+pub(crate) struct ApiQuery<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| Self(value))
+            .map_err(|e: QueryRejection| ApiError::Malformed(e.body_text()))
+    }
+}
+
+/// [`Path`], with rejections answered as `malformed` problems.
+pub(crate) struct ApiPath<T>(pub(crate) T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| Self(value))
+            .map_err(|e: PathRejection| ApiError::Malformed(e.body_text()))
+    }
+}

@@ -1,0 +1,109 @@
+//! The C2SP read path (DESIGN 4.4; <https://c2sp.org/tlog-tiles>):
+//! `/checkpoint`, `/tile/<L>/<N>[.p/<W>]` and `/tile/entries/<N>[.p/<W>]`.
+//!
+//! A hash tile is the run of stored nodes at tree level `8·L`, indices
+//! `N·256 .. N·256 + W`: one RocksDB range read. An entry bundle is the
+//! leaves of the level-0 tile with the same `N` and `W`, each prefixed by its
+//! big-endian `u16` length.
+//!
+//! Which tiles exist: a tile is served when every hash (or entry) it holds
+//! exists in the tree of the latest checkpoint. So the full tiles, the
+//! rightmost partial tile of the current width, and also any narrower partial
+//! tile of a level: its bytes are the first `W` hashes of a run that never
+//! changes, exactly what the tile was when the tree was smaller, so a client
+//! still verifying an older checkpoint gets it. A width past the end of the
+//! tree, or a tile past the end, is 404.
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use minhbach_ledger::store::LogStore as _;
+use minhbach_ledger::tile::{
+    encode_entry_bundle, encode_tile, TileKind, TilePath, TILE_HEIGHT, TILE_WIDTH,
+};
+
+use crate::error::ApiError;
+use crate::{require_latest, AppState};
+
+/// Full tiles never change.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Partial tiles are replaced by wider ones as the log grows: cache briefly.
+const PARTIAL: &str = "public, max-age=5";
+
+/// `GET /checkpoint`: the latest signed checkpoint, as stored.
+pub(crate) async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let latest = state.read(require_latest).await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        latest.signed,
+    )
+        .into_response())
+}
+
+/// `GET /tile/{*path}`: a hash tile or an entry bundle.
+pub(crate) async fn tile(
+    State(state): State<AppState>,
+    axum::extract::Path(rest): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    let path = TilePath::parse(&format!("tile/{rest}"))
+        .map_err(|e| ApiError::NotFound(format!("not a tile: {e}")))?;
+    let bytes = state
+        .read(move |store| {
+            let size = require_latest(store)?.checkpoint.size();
+            tile_bytes(store, path, size)
+        })
+        .await?;
+    let cache = if path.is_full() { IMMUTABLE } else { PARTIAL };
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The bytes of `path` in the tree of `size` leaves, or `not_found` if the
+/// tree does not hold all of it.
+fn tile_bytes(
+    store: &minhbach_ledger::store::rocks::RocksStore,
+    path: TilePath,
+    size: u64,
+) -> Result<Vec<u8>, ApiError> {
+    let beyond = || ApiError::NotFound(format!("{path} lies beyond the tree of size {size}"));
+    let tree_level = TILE_HEIGHT * path.kind().level();
+    // Nodes that exist at this tree level; `TilePath` keeps 8·L ≤ 56.
+    let available = size >> tree_level;
+    let first = path.index() * u64::from(TILE_WIDTH);
+    let width = u64::from(path.width());
+    // `TilePath` guarantees that N·256 + W fits a u64.
+    if first + width > available {
+        return Err(beyond());
+    }
+    match path.kind() {
+        TileKind::Hashes { .. } => {
+            let hashes = store
+                .read_node_run(tree_level, first, width)
+                .map_err(ApiError::internal)?;
+            encode_tile(&hashes).map_err(ApiError::internal)
+        }
+        TileKind::Entries => {
+            let leaves = store
+                .read_leaves(first, first + width)
+                .map_err(ApiError::internal)?;
+            let entries: Vec<&[u8]> = leaves.iter().map(Vec::as_slice).collect();
+            encode_entry_bundle(&entries).map_err(ApiError::internal)
+        }
+    }
+}
