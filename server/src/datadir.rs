@@ -209,7 +209,7 @@ impl DataDir {
                         size,
                     });
                 }
-                tracing::info!(target: "server::datadir", origin, path = %self.log_key_path().display(), "generated the log key");
+                tracing::info!(target: "minhbach_server::datadir", origin, path = %self.log_key_path().display(), "generated the log key");
                 self.create_log_signer(origin, rng)?
             }
         };
@@ -291,7 +291,7 @@ fn warn_if_readable_by_others(path: &Path) {
         use std::os::unix::fs::PermissionsExt as _;
         if let Ok(meta) = fs::metadata(path) {
             if meta.permissions().mode() & 0o077 != 0 {
-                tracing::warn!(target: "server::datadir", path = %path.display(), "key file is readable by other users; chmod 600 it");
+                tracing::warn!(target: "minhbach_server::datadir", path = %path.display(), "key file is readable by other users; chmod 600 it");
             }
         }
     }

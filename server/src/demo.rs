@@ -247,7 +247,7 @@ pub fn seed_if_empty(
 ) -> Result<u64, DemoError> {
     let mut log = Log::open(store)?;
     if log.size() > 0 {
-        tracing::info!(target: "server::demo", size = log.size(), "log already has a history; not seeding");
+        tracing::info!(target: "minhbach_server::demo", size = log.size(), "log already has a history; not seeding");
         return Ok(0);
     }
     let statements = history(officials, options, now, rng)?;
@@ -271,9 +271,9 @@ pub fn seed_if_empty(
                 Checkpoint::new(origin, size, *root, vec![]).expect("the origin was checked above");
             sign_checkpoint(&checkpoint, signer)
         })?;
-        tracing::debug!(target: "server::demo", size = out.size, "appended a demo batch");
+        tracing::debug!(target: "minhbach_server::demo", size = out.size, "appended a demo batch");
     }
-    tracing::info!(target: "server::demo", size = log.size(), "seeded the demo history");
+    tracing::info!(target: "minhbach_server::demo", size = log.size(), "seeded the demo history");
     Ok(leaves.len() as u64)
 }
 

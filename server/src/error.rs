@@ -69,14 +69,16 @@ struct Problem<'a> {
 
 /// The internal error of a 5xx answer, for logging middleware.
 #[derive(Clone, Debug)]
-pub(crate) struct InternalError(#[allow(dead_code)] pub(crate) String);
+// Only the tests read it until the metrics middleware does.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) struct InternalError(pub(crate) String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, title) = self.parts();
         let detail = match &self {
             Self::Internal(message) => {
-                tracing::error!(target: "server::api", error = %message, "request failed");
+                tracing::error!(target: "minhbach_server::api", error = %message, "request failed");
                 "The server could not answer this request."
             }
             Self::Malformed(d) | Self::NotFound(d) | Self::OutOfRange(d) => d.as_str(),
@@ -130,5 +132,48 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
             .await
             .map(|Path(value)| Self(value))
             .map_err(|e: PathRejection| ApiError::Malformed(e.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn internal_errors_keep_their_detail_out_of_the_body() {
+        let response = ApiError::internal("rocksdb: IO error: /secret/path").into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response
+                .extensions()
+                .get::<InternalError>()
+                .map(|e| e.0.as_str()),
+            Some("rocksdb: IO error: /secret/path")
+        );
+        let problem = body(response).await;
+        assert_eq!(problem["code"], "internal");
+        assert_eq!(problem["status"], 500);
+        assert!(!problem.to_string().contains("secret"));
+    }
+
+    #[tokio::test]
+    async fn client_errors_carry_their_reason() {
+        let response =
+            ApiError::OutOfRange("size 9 is larger than the tree size 3".into()).into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let problem = body(response).await;
+        assert_eq!(problem["code"], "out_of_range");
+        assert_eq!(problem["detail"], "size 9 is larger than the tree size 3");
     }
 }

@@ -209,18 +209,18 @@ async fn not_found() -> ApiError {
 /// An I/O error from the listener.
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
-    tracing::info!(target: "server::http", ?addr, origin = state.origin(), "serving");
+    tracing::info!(target: "minhbach_server::http", ?addr, origin = state.origin(), "serving");
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    tracing::info!(target: "server::http", "stopped");
+    tracing::info!(target: "minhbach_server::http", "stopped");
     Ok(())
 }
 
 async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(target: "server::http", error = %e, "cannot listen for Ctrl-C");
+            tracing::error!(target: "minhbach_server::http", error = %e, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
     };
@@ -231,7 +231,7 @@ async fn shutdown_signal() {
                 s.recv().await;
             }
             Err(e) => {
-                tracing::error!(target: "server::http", error = %e, "cannot listen for SIGTERM");
+                tracing::error!(target: "minhbach_server::http", error = %e, "cannot listen for SIGTERM");
                 std::future::pending::<()>().await;
             }
         }
@@ -242,5 +242,5 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!(target: "server::http", "shutting down");
+    tracing::info!(target: "minhbach_server::http", "shutting down");
 }
