@@ -35,10 +35,37 @@ for pkg in minhbach-ledger minhbach-auditor minhbach-cli; do
 done
 
 step "cargo test (workspace)"
-cargo test --workspace --locked
+test_log="$(mktemp)"
+cargo test --workspace --locked 2>&1 | tee "$test_log"
+read -r passed failed < <(awk '/^test result: /{for(i=1;i<NF;i++){if($(i+1)~/^passed/)p+=$i; if($(i+1)~/^failed/)f+=$i}} END{print p+0, f+0}' "$test_log")
+rm -f "$test_log"
 
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-Dwarnings" cargo doc --workspace --no-deps --locked --quiet
 
+step "fuzz smoke run (each parser of untrusted input, ${MINHBACH_FUZZ_SECONDS:-10} s per target)"
+if [ "${MINHBACH_SKIP_FUZZ:-0}" = "1" ]; then
+  echo "skipped (MINHBACH_SKIP_FUZZ=1)"
+else
+  command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked --version 0.13.2
+  fuzz_dir="${CARGO_TARGET_DIR}-fuzz"
+  corpus_tmp="$(mktemp -d)"
+  trap 'rm -rf "$corpus_tmp"' EXIT
+  for t in note checkpoint tlog_proof policy tile_path entry_bundle envelope leaf; do
+    mkdir -p "$corpus_tmp/$t"
+    if (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --target-dir "$fuzz_dir" "$t" \
+      "$corpus_tmp/$t" "corpus/$t" -- -max_total_time="${MINHBACH_FUZZ_SECONDS:-10}") \
+      >"$corpus_tmp/$t.log" 2>&1; then
+      echo "ok: $t ($(grep -o 'Done [0-9]* runs' "$corpus_tmp/$t.log" | tail -n 1))"
+    else
+      cat "$corpus_tmp/$t.log"
+      echo "FAIL: fuzz target $t" >&2
+      exit 1
+    fi
+  done
+fi
+
 echo
 echo "all checks passed"
+# One closing line for the whole suite (cargo prints one per test binary).
+echo "tests: ${passed} passed, ${failed} failed"

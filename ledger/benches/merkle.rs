@@ -10,6 +10,9 @@
 //! Run: `cargo bench -p minhbach-ledger --features rocksdb --bench merkle`.
 //! `MINHBACH_BENCH_LEAVES` overrides the tree size for quick runs.
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -31,8 +34,9 @@ fn tree_leaves() -> u64 {
 }
 
 fn leaf(i: u64) -> Vec<u8> {
-    let mut l = format!("{{\"v\":1,\"logged_at\":\"2026-11-23T09:00:00.000Z\",\"n\":{i},\"envelope\":\"")
-        .into_bytes();
+    let mut l =
+        format!("{{\"v\":1,\"logged_at\":\"2026-11-23T09:00:00.000Z\",\"n\":{i},\"envelope\":\"")
+            .into_bytes();
     l.resize(LEAF_SIZE - 2, b'A');
     l.extend_from_slice(b"\"}");
     l
@@ -65,14 +69,21 @@ fn bench_append(c: &mut Criterion) {
             .collect();
         g.throughput(Throughput::Elements(batch));
 
-        g.bench_with_input(BenchmarkId::new("minhbach/memory", batch), &batch, |b, _| {
-            let mut log = Log::open(MemoryStore::new()).expect("open");
-            let mut n = 0;
-            b.iter(|| {
-                n += 1;
-                black_box(log.append(&batches[n % batches.len()], &[], sign).expect("append"));
-            });
-        });
+        g.bench_with_input(
+            BenchmarkId::new("minhbach/memory", batch),
+            &batch,
+            |b, _| {
+                let mut log = Log::open(MemoryStore::new()).expect("open");
+                let mut n = 0;
+                b.iter(|| {
+                    n += 1;
+                    black_box(
+                        log.append(&batches[n % batches.len()], &[], sign)
+                            .expect("append"),
+                    );
+                });
+            },
+        );
 
         #[cfg(feature = "rocksdb")]
         g.bench_with_input(
@@ -85,41 +96,52 @@ fn bench_append(c: &mut Criterion) {
                 let mut n = 0;
                 b.iter(|| {
                     n += 1;
-                    black_box(log.append(&batches[n % batches.len()], &[], sign).expect("append"));
+                    black_box(
+                        log.append(&batches[n % batches.len()], &[], sign)
+                            .expect("append"),
+                    );
                 });
             },
         );
 
-        g.bench_with_input(BenchmarkId::new("ct-merkle/memory", batch), &batch, |b, _| {
-            let mut tree = MemoryBackedTree::<sha2::Sha256, Vec<u8>>::new();
-            let mut n = 0;
-            b.iter(|| {
-                n += 1;
-                for l in &batches[n % batches.len()] {
-                    tree.push(l.clone());
-                }
-                black_box(tree.root());
-            });
-        });
+        g.bench_with_input(
+            BenchmarkId::new("ct-merkle/memory", batch),
+            &batch,
+            |b, _| {
+                let mut tree = MemoryBackedTree::<sha2::Sha256, Vec<u8>>::new();
+                let mut n = 0;
+                b.iter(|| {
+                    n += 1;
+                    for l in &batches[n % batches.len()] {
+                        tree.push(l.clone());
+                    }
+                    black_box(tree.root());
+                });
+            },
+        );
 
         // rs_merkle rebuilds its tree on every commit, so it is measured on a
         // tree kept small (restarted every 64 batches) to stay comparable.
-        g.bench_with_input(BenchmarkId::new("rs_merkle/memory", batch), &batch, |b, _| {
-            let mut tree = MerkleTree::<RsSha256>::new();
-            let mut n = 0;
-            b.iter(|| {
-                n += 1;
-                if n % 64 == 0 {
-                    tree = MerkleTree::<RsSha256>::new();
-                }
-                let mut hashes: Vec<[u8; 32]> = batches[n % batches.len()]
-                    .iter()
-                    .map(|l| RsSha256::hash(l))
-                    .collect();
-                tree.append(&mut hashes).commit();
-                black_box(tree.root());
-            });
-        });
+        g.bench_with_input(
+            BenchmarkId::new("rs_merkle/memory", batch),
+            &batch,
+            |b, _| {
+                let mut tree = MerkleTree::<RsSha256>::new();
+                let mut n = 0;
+                b.iter(|| {
+                    n += 1;
+                    if n % 64 == 0 {
+                        tree = MerkleTree::<RsSha256>::new();
+                    }
+                    let mut hashes: Vec<[u8; 32]> = batches[n % batches.len()]
+                        .iter()
+                        .map(|l| RsSha256::hash(l))
+                        .collect();
+                    tree.append(&mut hashes).commit();
+                    black_box(tree.root());
+                });
+            },
+        );
     }
     g.finish();
 }
@@ -129,7 +151,10 @@ struct Trees {
     leaves: Vec<Vec<u8>>,
     log: Log<MemoryStore>,
     #[cfg(feature = "rocksdb")]
-    durable: (tempfile::TempDir, Log<minhbach_ledger::store::rocks::RocksStore>),
+    durable: (
+        tempfile::TempDir,
+        Log<minhbach_ledger::store::rocks::RocksStore>,
+    ),
     ct: MemoryBackedTree<sha2::Sha256, Vec<u8>>,
     rs: MerkleTree<RsSha256>,
 }
@@ -187,7 +212,14 @@ fn bench_proofs(c: &mut Criterion) {
     #[cfg(feature = "rocksdb")]
     g.bench_function(BenchmarkId::new("minhbach/rocksdb", &label), |b| {
         let mut ix = Indexes(0x9e37_79b9_7f4a_7c15);
-        b.iter(|| black_box(t.durable.1.inclusion_proof(ix.next_below(n), n).expect("proof")));
+        b.iter(|| {
+            black_box(
+                t.durable
+                    .1
+                    .inclusion_proof(ix.next_below(n), n)
+                    .expect("proof"),
+            )
+        });
     });
     g.bench_function(BenchmarkId::new("ct-merkle/memory", &label), |b| {
         let mut ix = Indexes(0x9e37_79b9_7f4a_7c15);
@@ -255,7 +287,13 @@ fn bench_proofs(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function(BenchmarkId::new("minhbach/memory", &label), |b| {
         let mut ix = Indexes(11);
-        b.iter(|| black_box(t.log.consistency_proof(1 + ix.next_below(n - 1), n).expect("proof")));
+        b.iter(|| {
+            black_box(
+                t.log
+                    .consistency_proof(1 + ix.next_below(n - 1), n)
+                    .expect("proof"),
+            )
+        });
     });
     #[cfg(feature = "rocksdb")]
     g.bench_function(BenchmarkId::new("minhbach/rocksdb", &label), |b| {

@@ -15,7 +15,7 @@
 //!
 //! What it does **not** do: no network, no clock, no threads, no logging and,
 //! outside the `rocksdb` feature, no filesystem. Time, keys and randomness are
-//! arguments. The durable store ([`store::rocks`]) exists only with the
+//! arguments. The durable store (`store::rocks`) exists only with the
 //! `rocksdb` feature, which the server enables and the auditor and CLI never do.
 
 pub mod checkpoint;

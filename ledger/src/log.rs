@@ -6,7 +6,7 @@
 //! commit fails, the in-memory tree is left exactly as it was.
 //!
 //! Proofs are served from stored hashes by the free functions of
-//! [`merkle`](crate::merkle), so readers need only the store, not the `Log`.
+//! [`merkle`](mod@crate::merkle) module, so readers need only the store, not the `Log`.
 
 use thiserror::Error;
 

@@ -288,7 +288,7 @@ mod tests {
             RegionCode::new("01-0004"),
             Err(RegionError::Malformed { .. })
         ));
-        assert!(!RegionCode::parse("0").is_ok());
+        assert!(RegionCode::parse("0").is_err());
         // "01" must not contain "010..." style codes of another shape.
         assert!(!RegionCode::parse("01")
             .unwrap()

@@ -117,7 +117,11 @@ fn every_vector_case_agrees() {
             (Err(e), false, false) => failures.push(format!("{rel}: rejected ({e}), want ok")),
         }
     }
-    assert!(failures.is_empty(), "disagreements:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "disagreements:\n{}",
+        failures.join("\n")
+    );
     // Both kinds of case were exercised in quantity.
     assert!(accepted >= 10, "only {accepted} accepted cases");
     assert!(rejected >= 100, "only {rejected} rejected cases");

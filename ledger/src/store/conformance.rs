@@ -54,7 +54,10 @@ pub fn appends_read_back<S: LogStore>(store: &S) {
     let mut all = Vec::new();
     for (n, batch) in [1u64, 2, 5, 256, 3, 300].into_iter().enumerate() {
         let new = leaves(all.len() as u64, batch);
-        let meta = vec![(format!("batch/{n}").into_bytes(), batch.to_be_bytes().to_vec())];
+        let meta = vec![(
+            format!("batch/{n}").into_bytes(),
+            batch.to_be_bytes().to_vec(),
+        )];
         let out = log.append(&new, &meta, sign).expect("append");
         all.extend(new);
         assert_eq!(out.size, all.len() as u64);
@@ -179,7 +182,9 @@ pub fn proofs_from_stored_hashes<S: LogStore>(store: &S) {
     // consistency from each of them to the end.
     for size1 in 0..=size {
         let root1 = merkle::root_at(store, size1).expect("intermediate root");
-        let proof = log.consistency_proof(size1, size).expect("consistency proof");
+        let proof = log
+            .consistency_proof(size1, size)
+            .expect("consistency proof");
         merkle::verify_consistency(size1, size, &proof, &root1, &log.root())
             .expect("consistency proof verifies");
     }

@@ -92,12 +92,9 @@ impl LogStore for MemoryStore {
         // anything, so a bad batch leaves the store as it was.
         let mut lens: HashMap<u8, usize> = HashMap::new();
         for (id, _) in batch.nodes {
-            let len = lens.entry(id.level).or_insert_with(|| {
-                inner
-                    .levels
-                    .get(usize::from(id.level))
-                    .map_or(0, Vec::len)
-            });
+            let len = lens
+                .entry(id.level)
+                .or_insert_with(|| inner.levels.get(usize::from(id.level)).map_or(0, Vec::len));
             if usize::try_from(id.index).ok() != Some(*len) {
                 return Err(StoreError::InvalidCommit {
                     reason: "nodes must extend each level in order",

@@ -1,13 +1,13 @@
 //! Storage for the log: leaves, node hashes and metadata.
 //!
 //! The core talks to storage through two small synchronous traits:
-//! [`HashReader`](crate::merkle::HashReader) for proofs and tiles, and
+//! [`merkle::HashReader`](crate::merkle::HashReader) for proofs and tiles, and
 //! [`LogStore`] for leaves, the committed size, the latest checkpoint and the
 //! atomic commit of a batch. [`memory::MemoryStore`] implements them in
-//! memory; [`rocks::RocksStore`] (feature `rocksdb`) implements them durably.
+//! memory; `rocks::RocksStore` (feature `rocksdb`) implements them durably.
 //!
 //! The contract every store keeps, checked by the conformance suite
-//! ([`conformance`], feature `test-util`):
+//! (`conformance`, feature `test-util`):
 //! - a commit is all or nothing: leaves, node hashes, the new size, the
 //!   checkpoint and any metadata become visible together, or not at all;
 //! - a commit whose `old_size` is not the stored size is refused, so two

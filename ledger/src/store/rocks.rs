@@ -149,11 +149,11 @@ impl RocksStore {
         };
         let size = match store.meta_raw(KEY_SIZE)? {
             None => 0,
-            Some(v) => u64::from_be_bytes(v.as_slice().try_into().map_err(|_| {
-                StoreError::Corrupt {
+            Some(v) => {
+                u64::from_be_bytes(v.as_slice().try_into().map_err(|_| StoreError::Corrupt {
                     what: "stored size is not 8 bytes",
-                }
-            })?),
+                })?)
+            }
         };
         store.size = AtomicU64::new(size);
         store.load_upper()?;
@@ -201,7 +201,12 @@ impl RocksStore {
     ///
     /// # Errors
     /// [`StoreError::MissingNode`] if the run is not fully stored.
-    pub fn read_node_run(&self, level: u8, start: u64, count: u64) -> Result<Vec<Hash>, StoreError> {
+    pub fn read_node_run(
+        &self,
+        level: u8,
+        start: u64,
+        count: u64,
+    ) -> Result<Vec<Hash>, StoreError> {
         let from = node_key(NodeId {
             level,
             index: start,
@@ -246,7 +251,9 @@ impl RocksStore {
     /// # Errors
     /// A backend or decoding error.
     pub fn stored_root(&self) -> Result<Option<Hash>, StoreError> {
-        self.meta_raw(KEY_ROOT)?.map(|v| decode_hash(&v)).transpose()
+        self.meta_raw(KEY_ROOT)?
+            .map(|v| decode_hash(&v))
+            .transpose()
     }
 }
 
