@@ -38,12 +38,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::fmt;
-
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use rand_core::CryptoRngCore;
 
-use crate::note::{self, KeyId, KeyName, NoteError, NoteSignature, SignatureType, VerifierKey};
+use crate::note::{KeyId, KeyName, NamedKey, NoteError, NoteSignature, SignatureType, VerifierKey};
 
 /// The header line of the v1 signed message, with its newline.
 pub const COSIGNATURE_V1_HEADER: &str = "cosignature/v1\n";
@@ -155,24 +153,15 @@ pub fn verify_cosignature(
 
 /// An Ed25519 cosigner (signature type `0x04`), such as a witness.
 ///
-/// Its [`fmt::Debug`] output shows the name and key ID, never the secret.
-#[derive(Clone)]
-pub struct Cosigner {
-    name: KeyName,
-    key_id: KeyId,
-    key: SigningKey,
-}
+/// Its [`Debug`] output shows the name and key ID, never the secret.
+#[derive(Clone, Debug)]
+pub struct Cosigner(NamedKey);
 
 impl Cosigner {
     /// Wraps a signing key under a cosigner name.
     #[must_use]
     pub fn new(name: KeyName, key: SigningKey) -> Self {
-        let key_id = KeyId::compute(
-            &name,
-            SignatureType::CosignatureV1,
-            key.verifying_key().as_bytes(),
-        );
-        Self { name, key_id, key }
+        Self(NamedKey::new(name, SignatureType::CosignatureV1, key))
     }
 
     /// Generates a fresh key from the given random number generator.
@@ -187,44 +176,32 @@ impl Cosigner {
     /// [`CosignatureError::Key`] with the [`NoteError`] of the key parser, or
     /// [`NoteError::WrongKeyType`] if the key is not of type `0x04`.
     pub fn parse(s: &str) -> Result<Self, CosignatureError> {
-        let (name, sig_type, key) = note::parse_private_key(s)?;
-        if sig_type != SignatureType::CosignatureV1 {
-            return Err(NoteError::WrongKeyType {
-                expected: SignatureType::CosignatureV1,
-                actual: sig_type,
-            }
-            .into());
-        }
-        Ok(Self::new(name, key))
+        Ok(Self(NamedKey::parse(s, SignatureType::CosignatureV1)?))
     }
 
     /// Encodes the signer key string. The result contains the private key:
     /// write it only to protected storage and never log it.
     #[must_use]
     pub fn to_private_key_string(&self) -> String {
-        note::format_private_key(&self.name, SignatureType::CosignatureV1, &self.key)
+        self.0.to_private_key_string()
     }
 
     /// The cosigner name.
     #[must_use]
     pub fn name(&self) -> &KeyName {
-        &self.name
+        &self.0.name
     }
 
     /// The key ID.
     #[must_use]
     pub fn key_id(&self) -> KeyId {
-        self.key_id
+        self.0.key_id
     }
 
     /// The matching verifier key (type `0x04`).
     #[must_use]
     pub fn verifier(&self) -> VerifierKey {
-        VerifierKey::new(
-            self.name.clone(),
-            SignatureType::CosignatureV1,
-            self.key.verifying_key(),
-        )
+        self.0.verifier()
     }
 
     /// Cosigns a checkpoint body (the note text, with its final newline and
@@ -243,26 +220,17 @@ impl Cosigner {
         if timestamp > MAX_TIMESTAMP {
             return Err(CosignatureError::TimestampOutOfRange { timestamp });
         }
-        let signature = self.key.sign(&signed_message(checkpoint_body, timestamp));
+        let signature = self.0.key.sign(&signed_message(checkpoint_body, timestamp));
         let bytes = Cosignature {
             timestamp,
             signature,
         }
         .to_bytes();
         Ok(NoteSignature::new(
-            self.name.clone(),
-            self.key_id,
+            self.0.name.clone(),
+            self.0.key_id,
             bytes.to_vec(),
         )?)
-    }
-}
-
-impl fmt::Debug for Cosigner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Cosigner")
-            .field("name", &self.name)
-            .field("key_id", &self.key_id)
-            .finish_non_exhaustive()
     }
 }
 

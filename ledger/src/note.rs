@@ -454,26 +454,71 @@ pub(crate) fn format_private_key(
     )
 }
 
-/// An Ed25519 note signer (signature type `0x01`).
+/// A named Ed25519 signing key of one signature type: the part that note
+/// signers ([`Signer`], type `0x01`) and witness cosigners
+/// ([`Cosigner`](crate::cosignature::Cosigner), type `0x04`) share.
 ///
 /// Its [`fmt::Debug`] output shows the name and key ID, never the secret.
 #[derive(Clone)]
-pub struct Signer {
-    name: KeyName,
-    key_id: KeyId,
-    key: SigningKey,
+pub(crate) struct NamedKey {
+    pub(crate) name: KeyName,
+    pub(crate) key_id: KeyId,
+    pub(crate) key: SigningKey,
+    sig_type: SignatureType,
 }
+
+impl NamedKey {
+    pub(crate) fn new(name: KeyName, sig_type: SignatureType, key: SigningKey) -> Self {
+        let key_id = KeyId::compute(&name, sig_type, key.verifying_key().as_bytes());
+        Self {
+            name,
+            key_id,
+            key,
+            sig_type,
+        }
+    }
+
+    /// Parses `PRIVATE+KEY+<name>+<id>+<base64(type || seed)>` of `sig_type`.
+    pub(crate) fn parse(s: &str, sig_type: SignatureType) -> Result<Self, NoteError> {
+        let (name, actual, key) = parse_private_key(s)?;
+        if actual != sig_type {
+            return Err(NoteError::WrongKeyType {
+                expected: sig_type,
+                actual,
+            });
+        }
+        Ok(Self::new(name, sig_type, key))
+    }
+
+    pub(crate) fn to_private_key_string(&self) -> String {
+        format_private_key(&self.name, self.sig_type, &self.key)
+    }
+
+    pub(crate) fn verifier(&self) -> VerifierKey {
+        VerifierKey::new(self.name.clone(), self.sig_type, self.key.verifying_key())
+    }
+}
+
+impl fmt::Debug for NamedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NamedKey")
+            .field("name", &self.name)
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An Ed25519 note signer (signature type `0x01`).
+///
+/// Its [`fmt::Debug`] output shows the name and key ID, never the secret.
+#[derive(Clone, Debug)]
+pub struct Signer(NamedKey);
 
 impl Signer {
     /// Wraps a signing key under a name.
     #[must_use]
     pub fn new(name: KeyName, key: SigningKey) -> Self {
-        let key_id = KeyId::compute(
-            &name,
-            SignatureType::Ed25519,
-            key.verifying_key().as_bytes(),
-        );
-        Self { name, key_id, key }
+        Self(NamedKey::new(name, SignatureType::Ed25519, key))
     }
 
     /// Generates a fresh key from the given random number generator.
@@ -488,64 +533,44 @@ impl Signer {
     /// As [`VerifierKey::parse`], plus [`NoteError::WrongKeyType`] if the key
     /// is not of type `0x01`.
     pub fn parse(s: &str) -> Result<Self, NoteError> {
-        let (name, sig_type, key) = parse_private_key(s)?;
-        if sig_type != SignatureType::Ed25519 {
-            return Err(NoteError::WrongKeyType {
-                expected: SignatureType::Ed25519,
-                actual: sig_type,
-            });
-        }
-        Ok(Self::new(name, key))
+        NamedKey::parse(s, SignatureType::Ed25519).map(Self)
     }
 
     /// Encodes the signer key string. The result contains the private key:
     /// write it only to protected storage and never log it.
     #[must_use]
     pub fn to_private_key_string(&self) -> String {
-        format_private_key(&self.name, SignatureType::Ed25519, &self.key)
+        self.0.to_private_key_string()
     }
 
     /// The key name.
     #[must_use]
     pub fn name(&self) -> &KeyName {
-        &self.name
+        &self.0.name
     }
 
     /// The key ID.
     #[must_use]
     pub fn key_id(&self) -> KeyId {
-        self.key_id
+        self.0.key_id
     }
 
     /// The matching verifier key.
     #[must_use]
     pub fn verifier(&self) -> VerifierKey {
-        VerifierKey::new(
-            self.name.clone(),
-            SignatureType::Ed25519,
-            self.key.verifying_key(),
-        )
+        self.0.verifier()
     }
 
     /// Signs a note text (Ed25519 over the text bytes, signed-note "Ed25519
     /// signatures") and returns the signature line.
     #[must_use]
     pub fn sign(&self, text: &str) -> NoteSignature {
-        let sig = self.key.sign(text.as_bytes());
+        let sig = self.0.key.sign(text.as_bytes());
         NoteSignature {
-            name: self.name.clone(),
-            key_id: self.key_id,
+            name: self.0.name.clone(),
+            key_id: self.0.key_id,
             signature: sig.to_bytes().to_vec(),
         }
-    }
-}
-
-impl fmt::Debug for Signer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Signer")
-            .field("name", &self.name)
-            .field("key_id", &self.key_id)
-            .finish_non_exhaustive()
     }
 }
 
