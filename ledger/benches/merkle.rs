@@ -146,6 +146,48 @@ fn bench_append(c: &mut Criterion) {
     g.finish();
 }
 
+/// The machine's own limits for the same work, measured in the same run:
+/// SHA-256 over 600-byte leaves (the hashing every contender must do), and
+/// appending the same bytes to a plain file with `fdatasync` per batch (the
+/// durability floor any fsync'd log pays).
+fn bench_machine_limits(c: &mut Criterion) {
+    let mut g = c.benchmark_group("machine_limit_600B");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(3));
+    g.warm_up_time(Duration::from_millis(500));
+    for batch in [1u64, 100, 1000] {
+        let leaves: Vec<Vec<u8>> = (0..batch).map(leaf).collect();
+        g.throughput(Throughput::Elements(batch));
+        g.bench_with_input(
+            BenchmarkId::new("sha256-leaf-hash", batch),
+            &batch,
+            |b, _| {
+                b.iter(|| {
+                    for l in &leaves {
+                        black_box(merkle::leaf_hash(l));
+                    }
+                });
+            },
+        );
+        g.bench_with_input(
+            BenchmarkId::new("file-append-fdatasync", batch),
+            &batch,
+            |b, _| {
+                use std::io::Write as _;
+                let dir = tempfile::tempdir().expect("tempdir");
+                let mut f = std::fs::File::create(dir.path().join("raw.log")).expect("create");
+                b.iter(|| {
+                    for l in &leaves {
+                        f.write_all(l).expect("write");
+                    }
+                    f.sync_data().expect("fdatasync");
+                });
+            },
+        );
+    }
+    g.finish();
+}
+
 struct Trees {
     size: u64,
     leaves: Vec<Vec<u8>>,
@@ -349,5 +391,5 @@ fn bench_proofs(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_append, bench_proofs);
+criterion_group!(benches, bench_machine_limits, bench_append, bench_proofs);
 criterion_main!(benches);
