@@ -188,6 +188,19 @@ fn bench_machine_limits(c: &mut Criterion) {
     g.finish();
 }
 
+/// A benchmark group of one element per iteration, sized for a 2-core machine.
+fn group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+    samples: usize,
+) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.sample_size(samples);
+    g.measurement_time(Duration::from_secs(3));
+    g.throughput(Throughput::Elements(1));
+    g
+}
+
 struct Trees {
     size: u64,
     leaves: Vec<Vec<u8>>,
@@ -243,10 +256,7 @@ fn bench_proofs(c: &mut Criterion) {
     let root = t.log.root();
     let label = format!("{n}");
 
-    let mut g = c.benchmark_group("inclusion_proof_generate");
-    g.sample_size(20);
-    g.measurement_time(Duration::from_secs(3));
-    g.throughput(Throughput::Elements(1));
+    let mut g = group(c, "inclusion_proof_generate", 20);
     g.bench_function(BenchmarkId::new("minhbach/memory", &label), |b| {
         let mut ix = Indexes(0x9e37_79b9_7f4a_7c15);
         b.iter(|| black_box(t.log.inclusion_proof(ix.next_below(n), n).expect("proof")));
@@ -273,10 +283,7 @@ fn bench_proofs(c: &mut Criterion) {
     });
     g.finish();
 
-    let mut g = c.benchmark_group("inclusion_proof_verify");
-    g.sample_size(20);
-    g.measurement_time(Duration::from_secs(3));
-    g.throughput(Throughput::Elements(1));
+    let mut g = group(c, "inclusion_proof_verify", 20);
     g.bench_function(BenchmarkId::new("minhbach", &label), |b| {
         let mut ix = Indexes(7);
         b.iter_batched(
@@ -323,10 +330,7 @@ fn bench_proofs(c: &mut Criterion) {
     });
     g.finish();
 
-    let mut g = c.benchmark_group("consistency_proof_generate");
-    g.sample_size(20);
-    g.measurement_time(Duration::from_secs(3));
-    g.throughput(Throughput::Elements(1));
+    let mut g = group(c, "consistency_proof_generate", 20);
     g.bench_function(BenchmarkId::new("minhbach/memory", &label), |b| {
         let mut ix = Indexes(11);
         b.iter(|| {
@@ -358,10 +362,7 @@ fn bench_proofs(c: &mut Criterion) {
     });
     g.finish();
 
-    let mut g = c.benchmark_group("consistency_proof_verify");
-    g.sample_size(20);
-    g.measurement_time(Duration::from_secs(3));
-    g.throughput(Throughput::Elements(1));
+    let mut g = group(c, "consistency_proof_verify", 20);
     g.bench_function(BenchmarkId::new("minhbach", &label), |b| {
         let mut ix = Indexes(11);
         b.iter_batched(

@@ -66,9 +66,6 @@ pub struct AssetSummary {
 }
 
 fn asset_summary(asset: &Asset, f: &Fund) -> AssetSummary {
-    let disbursed = f.disbursed.saturating_sub(f.disbursements_reversed);
-    let total_in = (f.donated - f.donations_reversed.min(f.donated)) + f.transferred_in;
-    let total_out = disbursed + f.transferred_out;
     let mut by_province = BTreeMap::new();
     let mut by_commune = BTreeMap::new();
     for (r, v) in &f.out_by_region {
@@ -84,14 +81,14 @@ fn asset_summary(asset: &Asset, f: &Fund) -> AssetSummary {
     }
     AssetSummary {
         asset: asset.clone(),
-        total_in,
-        total_out,
+        total_in: f.total_in(),
+        total_out: f.total_out(),
         balance: f.balance,
         donated: f.donated,
         donations_reversed: f.donations_reversed,
         transferred_in: f.transferred_in,
         transferred_out: f.transferred_out,
-        disbursed,
+        disbursed: f.net_disbursed(),
         acknowledged: f.acknowledged,
         donation_count: f.donation_count,
         disbursement_count: f.disbursement_count,

@@ -168,6 +168,26 @@ pub struct Fund {
     pub queue: VecDeque<Slice>,
 }
 
+impl Fund {
+    /// Disbursed, net of reversed disbursements.
+    #[must_use]
+    pub fn net_disbursed(&self) -> u64 {
+        self.disbursed.saturating_sub(self.disbursements_reversed)
+    }
+
+    /// Money in: donations net of reversals, plus transfers received.
+    #[must_use]
+    pub fn total_in(&self) -> u64 {
+        self.donated.saturating_sub(self.donations_reversed) + self.transferred_in
+    }
+
+    /// Money out: net disbursements plus transfers sent.
+    #[must_use]
+    pub fn total_out(&self) -> u64 {
+        self.net_disbursed() + self.transferred_out
+    }
+}
+
 /// A registered receiving account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
