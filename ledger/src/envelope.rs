@@ -18,8 +18,10 @@
 //!   selects the key; the signature is what authenticates.
 //! - An envelope carries 1 to [`MAX_SIGNATURES`] signatures, with no keyid twice.
 //! - Verification requires **every** signature to come from a known key and to
-//!   verify, with [`VerifyingKey::verify_strict`] semantics (no small-order keys
-//!   or `R` points, canonical `s`).
+//!   verify under the rule of [`crate::ed25519`]: the cofactored Ed25519
+//!   equation with strict encodings (no small-order keys or `R` points,
+//!   canonical `s`), the same for single and batch verification, so a verdict
+//!   never depends on how an envelope was checked.
 //! - Parsing is strict: unknown or duplicate fields are rejected and base64 must
 //!   be canonical and padded. DSSE `protocol.md` says verifiers must accept both
 //!   the standard and the URL-safe alphabet, so both are accepted; output always
@@ -341,7 +343,7 @@ impl Envelope {
     /// Verifies every signature and returns the signers' keyids in envelope order.
     ///
     /// `lookup` maps a keyid to the signer's key, or `None` if the key is not
-    /// trusted. Each signature is checked with [`VerifyingKey::verify_strict`].
+    /// trusted. Each signature is checked with [`crate::ed25519::verify`].
     ///
     /// # Errors
     ///
@@ -357,8 +359,9 @@ impl Envelope {
         let mut signers = Vec::with_capacity(self.signatures.len());
         for s in &self.signatures {
             let key = known_key(&s.keyid, &lookup)?;
-            key.verify_strict(&message, &s.sig)
-                .map_err(|_| EnvelopeError::BadSignature { keyid: s.keyid })?;
+            if !crate::ed25519::verify(&key, &message, &s.sig) {
+                return Err(EnvelopeError::BadSignature { keyid: s.keyid });
+            }
             signers.push(s.keyid);
         }
         Ok(signers)
@@ -367,23 +370,15 @@ impl Envelope {
     /// Verifies many envelopes at once with Ed25519 batch verification and
     /// returns, for each envelope in order, what [`Envelope::verify`] returns.
     ///
-    /// All signatures go into one [`ed25519_dalek::verify_batch`] call, which
-    /// costs about half as much per signature as single verification. If the
-    /// batch fails, it is split in halves until the failing envelopes are
-    /// found, and those are verified one by one, so each error is exactly
-    /// the one [`Envelope::verify`] gives.
+    /// All signatures go into one [`crate::ed25519::verify_batch`] call, which
+    /// costs about half as much per signature as single verification and
+    /// accepts exactly what single verification accepts. If the batch fails,
+    /// it is split in halves until the failing envelopes are found, and those
+    /// are verified one by one, so each error is exactly the one
+    /// [`Envelope::verify`] gives.
     ///
     /// Envelopes with an unknown key, a small-order key or a small-order `R`
-    /// (the cheap checks of `verify_strict`) skip the batch and are verified
-    /// alone.
-    ///
-    /// **Limit.** Batch verification can accept a signature that
-    /// `verify_strict` rejects when its `R` point or the public key has a
-    /// small torsion component but is not itself of small order. Honest keys
-    /// and signatures never do; only the holder of a trusted signing key can
-    /// build such a signature. Callers that must never accept one can reject
-    /// keys that are not torsion-free when registering them, or verify with
-    /// [`Envelope::verify`].
+    /// skip the batch and are verified alone.
     #[must_use]
     pub fn verify_batch<'a, F>(
         envelopes: impl IntoIterator<Item = &'a Envelope>,
@@ -472,10 +467,8 @@ impl BatchItem {
         let mut keys = Vec::with_capacity(envelope.signatures.len());
         for s in &envelope.signatures {
             let key = known_key(&s.keyid, lookup).ok()?;
-            // `verify_strict` rejects small-order keys and small-order R;
-            // `verify_batch` does not check either, so do it here.
-            // Decoding R as a public key is the point decompression that
-            // `verify_strict` does.
+            // Envelopes that cannot pass go the single path, which names
+            // the failing signature.
             let r = VerifyingKey::from_bytes(s.sig.r_bytes()).ok()?;
             if key.is_weak() || r.is_weak() {
                 return None;
@@ -508,17 +501,13 @@ fn verify_group<F>(
             results[item.index] = Some(envelopes[item.index].verify(lookup));
         }
         _ => {
-            let mut messages = Vec::new();
-            let mut signatures = Vec::new();
-            let mut keys = Vec::new();
+            let mut triples = Vec::new();
             for item in group {
                 for (sig, key) in item.signatures.iter().zip(&item.keys) {
-                    messages.push(item.message.as_slice());
-                    signatures.push(*sig);
-                    keys.push(*key);
+                    triples.push((key, item.message.as_slice(), sig));
                 }
             }
-            if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
+            if crate::ed25519::verify_batch(&triples) {
                 for item in group {
                     let signers = envelopes[item.index]
                         .signatures

@@ -20,6 +20,7 @@
 
 pub mod checkpoint;
 pub mod cosignature;
+pub mod ed25519;
 pub mod envelope;
 pub mod leaf;
 pub mod log;
