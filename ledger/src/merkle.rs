@@ -226,6 +226,12 @@ impl<R: HashReader + ?Sized> HashReader for &R {
     }
 }
 
+impl<R: HashReader + ?Sized> HashReader for std::sync::Arc<R> {
+    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        (**self).read_hashes(ids)
+    }
+}
+
 /// The complete subtrees that make up the leaf range `[start, end)`, from left
 /// to right, when `start` is aligned to a power of two at least as large as
 /// the largest power of two below `end - start` (true of every range that RFC

@@ -31,6 +31,40 @@ pub(crate) enum ApiError {
     /// The request parses but names sizes or indexes outside the tree
     /// (HTTP 400, `out_of_range`).
     OutOfRange(String),
+    /// A statement was refused by a rule or a signature check; the status
+    /// follows the code (see [`rejection_status`]).
+    Rejected(minhbach_ledger::rules::Rejection),
+    /// The body is larger than the server accepts (HTTP 413, `too_large`).
+    TooLarge(String),
+    /// This client sent too many statements (HTTP 429, `rate_limited`).
+    RateLimited(String),
+    /// The sequencer's queue is full or it is not running (HTTP 503,
+    /// `overloaded`).
+    Overloaded(String),
+}
+
+/// The HTTP status of a rule's rejection code: 400 for what does not parse,
+/// 401 for signatures and unknown keys, 403 for a key not allowed to sign
+/// this, 409 for duplicates, 413 for size, 422 for every other rule.
+#[must_use]
+pub(crate) fn rejection_status(code: &str) -> StatusCode {
+    match code {
+        "malformed" => StatusCode::BAD_REQUEST,
+        "bad_signature" | "unknown_key" => StatusCode::UNAUTHORIZED,
+        "unauthorized" | "key_revoked" | "out_of_scope" => StatusCode::FORBIDDEN,
+        "duplicate" => StatusCode::CONFLICT,
+        "too_large" => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+/// A short title for a rejection code: the code in words.
+fn code_title(code: &str) -> String {
+    let mut title = code.replace('_', " ");
+    if let Some(first) = title.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    title
 }
 
 impl ApiError {
@@ -41,6 +75,14 @@ impl ApiError {
 
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
+            Self::Rejected(r) => (rejection_status(r.code()), r.code(), "Statement refused"),
+            Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", "Too large"),
+            Self::RateLimited(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Rate limited",
+            ),
+            Self::Overloaded(_) => (StatusCode::SERVICE_UNAVAILABLE, "overloaded", "Overloaded"),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -59,12 +101,15 @@ impl ApiError {
 
 /// The body of a problem answer (RFC 9457 section 3.1, plus `code`).
 #[derive(Serialize)]
-struct Problem<'a> {
+pub(crate) struct Problem {
     r#type: String,
-    title: &'a str,
+    title: String,
     status: u16,
-    detail: &'a str,
-    code: &'a str,
+    detail: String,
+    code: &'static str,
+    /// For `duplicate`: the entry that already holds what collides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    existing_index: Option<u64>,
 }
 
 /// The internal error of a 5xx answer, for logging middleware.
@@ -73,23 +118,42 @@ struct Problem<'a> {
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) struct InternalError(pub(crate) String);
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The problem body (RFC 9457) of this error.
+    pub(crate) fn problem(&self) -> Problem {
         let (status, code, title) = self.parts();
-        let detail = match &self {
+        let detail = match self {
             Self::Internal(message) => {
                 tracing::error!(target: "minhbach_server::api", error = %message, "request failed");
-                "The server could not answer this request."
+                "The server could not answer this request.".to_owned()
             }
-            Self::Malformed(d) | Self::NotFound(d) | Self::OutOfRange(d) => d.as_str(),
+            Self::Rejected(r) => r.to_string(),
+            Self::Malformed(d)
+            | Self::NotFound(d)
+            | Self::OutOfRange(d)
+            | Self::TooLarge(d)
+            | Self::RateLimited(d)
+            | Self::Overloaded(d) => d.clone(),
         };
-        let problem = Problem {
+        let (title, existing_index) = match self {
+            Self::Rejected(r) => (code_title(r.code()), r.existing_index()),
+            _ => (title.to_owned(), None),
+        };
+        Problem {
             r#type: format!("{PROBLEM_BASE}{code}"),
             title,
             status: status.as_u16(),
             detail,
             code,
-        };
+            existing_index,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, _, _) = self.parts();
+        let problem = self.problem();
         // Serialising a struct of strings and an integer cannot fail.
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();

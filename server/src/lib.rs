@@ -11,13 +11,19 @@
 //!   [`datadir`]) and the demo history that `minhbach-server demo` seeds
 //!   ([`demo`]).
 //!
-//! What it does **not** do (yet): accept statements. There is no sequencer,
-//! no write API, no witness client and no metrics; the only writer is the
-//! demo seeding, before the server starts. It never holds an official's key
-//! except the demo keys it generates for its own demo data.
+//! - the write path: `POST /api/v1/entries` ([`write`]) feeding the
+//!   [`sequencer`], the one writer, which applies the rules and commits
+//!   batches durably with one checkpoint each;
+//! - the books' read API ([`books_api`]): lookups, campaigns, traces, keys,
+//!   accounts, coverage, feedback; receipts; `GET /metrics` ([`metrics`]).
+//!
+//! It never holds an official's key except the demo keys it generates for its
+//! own demo data.
 //!
 //! Errors are RFC 9457 problem JSON with a stable `code`: `not_found` (404),
-//! `malformed` (400), `out_of_range` (400), `internal` (500, generic body).
+//! `malformed` (400), `out_of_range` (400), the rules' codes (401, 403, 409,
+//! 413, 422), `rate_limited` (429), `overloaded` (503), `internal` (500,
+//! generic body).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,7 +31,7 @@ use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use minhbach_ledger::checkpoint::Checkpoint;
 use minhbach_ledger::note::{Note, VerifierKey};
@@ -38,10 +44,18 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 mod api;
+mod books_api;
 pub mod datadir;
 pub mod demo;
 mod error;
+pub mod metrics;
+pub mod sequencer;
 mod tiles;
+pub mod write;
+
+use metrics::Metrics;
+use sequencer::{BatchConfig, Books, Core, CoreError, ReplayError, Sequencer, SharedBooks};
+use write::RateLimiter;
 
 use error::ApiError;
 
@@ -55,23 +69,112 @@ pub const BODY_LIMIT: usize = 1 << 20;
 /// The most requests handled at once; more wait for a slot.
 pub const CONCURRENCY_LIMIT: usize = 1024;
 
-/// What every handler shares: the store (reads take `&self`) and the log's
-/// public identity.
+/// What every handler shares: the store (reads take `&self`), the log's
+/// public identity, the books, and the sequencer when this server writes.
 #[derive(Clone)]
 pub struct AppState {
     store: Arc<RocksStore>,
     verifier: Arc<VerifierKey>,
+    books: SharedBooks,
+    sequencer: Option<Arc<Sequencer>>,
+    metrics: Arc<Metrics>,
+    limiter: Arc<RateLimiter>,
+}
+
+/// How a writing server runs.
+#[derive(Clone, Copy, Debug)]
+pub struct WriteConfig {
+    /// Batching of the sequencer.
+    pub batch: BatchConfig,
+    /// Statements per second per client (0: no limit).
+    pub rate_per_client: u32,
+    /// Statements a client may send at once.
+    pub burst_per_client: u32,
+}
+
+impl Default for WriteConfig {
+    fn default() -> Self {
+        Self {
+            batch: BatchConfig::default(),
+            rate_per_client: 20_000,
+            burst_per_client: 50_000,
+        }
+    }
+}
+
+/// Starting a server over a data directory failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The log's entries do not replay.
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    /// The writer cannot open the log.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// The sequencer thread cannot start.
+    #[error("starting the sequencer: {0}")]
+    Thread(#[from] std::io::Error),
+    /// The store cannot be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl AppState {
-    /// A state serving `store`, a log whose checkpoints `verifier` verifies
-    /// (its name is the log's origin).
-    #[must_use]
-    pub fn new(store: Arc<RocksStore>, verifier: VerifierKey) -> Self {
-        Self {
+    /// A read-only state serving `store`, a log whose checkpoints `verifier`
+    /// verifies (its name is the log's origin). The books are rebuilt by
+    /// replaying every entry through the rules; writes answer 503.
+    ///
+    /// # Errors
+    /// [`StartError::Replay`] if an entry breaks the rules.
+    pub fn new(store: Arc<RocksStore>, verifier: VerifierKey) -> Result<Self, StartError> {
+        let books = Books::replay(&store)?;
+        let size = store.tree_size()?;
+        Ok(Self {
             store,
             verifier: Arc::new(verifier),
-        }
+            books: SharedBooks::new(books),
+            sequencer: None,
+            metrics: Arc::new(Metrics::new(size)),
+            limiter: Arc::new(RateLimiter::new(0, 0)),
+        })
+    }
+
+    /// A writing state: as [`AppState::new`], plus the sequencer that signs
+    /// checkpoints with `signer`.
+    ///
+    /// # Errors
+    /// [`StartError`] if the log does not replay or the writer cannot start.
+    pub fn writer(
+        store: Arc<RocksStore>,
+        signer: minhbach_ledger::checkpoint::LogSigner,
+        config: WriteConfig,
+    ) -> Result<Self, StartError> {
+        let mut state = Self::new(Arc::clone(&store), signer.verifier())?;
+        let core = Core::new(
+            store,
+            state.books.clone(),
+            signer,
+            Arc::clone(&state.metrics),
+        )?;
+        state.sequencer = Some(Arc::new(Sequencer::start(core, config.batch)?));
+        state.limiter = Arc::new(RateLimiter::new(
+            config.rate_per_client,
+            config.burst_per_client,
+        ));
+        Ok(state)
+    }
+
+    /// The books (the rules' state and the trace index).
+    #[must_use]
+    pub fn books(&self) -> &SharedBooks {
+        &self.books
+    }
+
+    /// The metrics.
+    #[must_use]
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The log's origin: the name of its verifier key.
@@ -148,6 +251,9 @@ pub fn app(state: AppState) -> Router {
         })
         // Handlers log their own failures (see `error`).
         .on_failure(());
+    let writes = Router::new()
+        .route("/api/v1/entries", post(write::submit))
+        .with_state(state.clone());
     Router::new()
         .route("/checkpoint", get(tiles::checkpoint))
         .route("/tile/{*path}", get(tiles::tile))
@@ -155,10 +261,21 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/entries/{index}", get(api::entry))
         .route("/api/v1/proofs/inclusion", get(api::inclusion))
         .route("/api/v1/proofs/consistency", get(api::consistency))
+        .route("/api/v1/receipts/{index}", get(write::get_receipt))
+        .route("/api/v1/lookup", get(books_api::lookup))
+        .route("/api/v1/campaigns", get(books_api::campaigns))
+        .route("/api/v1/campaigns/{id}", get(books_api::campaign))
+        .route("/api/v1/donations/{index}/trace", get(books_api::trace))
+        .route("/api/v1/keys", get(books_api::keys))
+        .route("/api/v1/accounts", get(books_api::accounts))
+        .route("/api/v1/coverage", get(books_api::coverage))
+        .route("/api/v1/feedback", get(books_api::feedback))
+        .route("/metrics", get(metrics_text))
         .route("/healthz", get(healthz))
         .fallback(not_found)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(writes)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
@@ -194,6 +311,18 @@ pub fn urls_to_try(base: &str, size: u64) -> Vec<String> {
     urls
 }
 
+async fn metrics_text(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}
+
 async fn healthz() -> &'static str {
     "ok\n"
 }
@@ -210,9 +339,12 @@ async fn not_found() -> ApiError {
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(target: "minhbach_server::http", ?addr, origin = state.origin(), "serving");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!(target: "minhbach_server::http", "stopped");
     Ok(())
 }

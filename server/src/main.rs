@@ -79,8 +79,10 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(run(listen, prepared.state, prepared.size))
         }
         Command::Serve { listen, data } => {
-            let (state, _signer) = demo::open_existing(&data)
+            let (store, signer) = demo::open_existing(&data)
                 .with_context(|| format!("opening {}", data.display()))?;
+            let state = AppState::writer(store, signer, minhbach_server::WriteConfig::default())
+                .context("replaying the log and starting the sequencer")?;
             let size = state.tree_size().context("reading the tree size")?;
             runtime.block_on(run(listen, state, size))
         }

@@ -348,6 +348,12 @@ impl State {
         self.next_index
     }
 
+    /// The `logged_at` of the last entry, if any (the next must not be earlier).
+    #[must_use]
+    pub fn last_logged_at(&self) -> Option<DateTime<Utc>> {
+        self.last_logged_at
+    }
+
     /// The log's constants, once genesis is applied.
     #[must_use]
     pub fn config(&self) -> Option<&Config> {

@@ -1,0 +1,239 @@
+//! The JSON read API over the books (DESIGN 7): lookups, campaigns with their
+//! totals, gift traces, the key registry, receiving accounts, coverage and
+//! feedback. Everything is derived from the rules' state after the committed
+//! log: what the auditor recomputes from the leaves alone.
+
+use axum::extract::State;
+use axum::Json;
+use minhbach_ledger::leaf::Leaf;
+use minhbach_ledger::rules::State as RulesState;
+use minhbach_ledger::statement::{Channel, Slug, Statement};
+use minhbach_ledger::store::LogStore as _;
+use minhbach_ledger::summary;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiPath, ApiQuery};
+use crate::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LookupQuery {
+    r#ref: Option<String>,
+    channel: Option<String>,
+    id: Option<String>,
+}
+
+fn parse_channel(s: &str) -> Result<Channel, ApiError> {
+    serde_json::from_value(json!(s)).map_err(|_| {
+        ApiError::Malformed(format!(
+            "channel={s}: expected bank, cash, e_wallet or in_kind"
+        ))
+    })
+}
+
+/// `GET /api/v1/lookup?ref=REF[&channel=bank]` or `?id=STATEMENT_ID`.
+pub(crate) async fn lookup(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<LookupQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let index = {
+        let books = state.books.read();
+        let s = &books.state;
+        match (&q.r#ref, &q.id) {
+            (Some(r), None) => {
+                let channels = match &q.channel {
+                    Some(c) => vec![parse_channel(c)?],
+                    None => vec![
+                        Channel::Bank,
+                        Channel::Cash,
+                        Channel::EWallet,
+                        Channel::InKind,
+                    ],
+                };
+                channels
+                    .into_iter()
+                    .find_map(|c| s.entry_of_ref(c, r))
+                    .ok_or_else(|| ApiError::NotFound(format!("no donation with reference {r}")))?
+            }
+            (None, Some(id)) if q.channel.is_none() => s
+                .entry_of_id(id)
+                .map(|(i, _)| i)
+                .ok_or_else(|| ApiError::NotFound(format!("no entry with statement id {id}")))?,
+            _ => {
+                return Err(ApiError::Malformed(
+                    "give either ref (with an optional channel) or id".into(),
+                ))
+            }
+        }
+    };
+    let (statement_id, kind) = state
+        .read(move |store| {
+            let leaf = store
+                .read_leaves(index, index + 1)
+                .map_err(ApiError::internal)?
+                .pop()
+                .ok_or_else(|| ApiError::internal("an indexed entry is missing"))?;
+            let leaf = Leaf::parse(&leaf).map_err(ApiError::internal)?;
+            let statement =
+                Statement::from_json(leaf.envelope.payload()).map_err(ApiError::internal)?;
+            Ok((
+                statement.id().as_str().to_owned(),
+                statement.kind().as_str(),
+            ))
+        })
+        .await?;
+    Ok(Json(
+        json!({"index": index, "type": kind, "statement_id": statement_id}),
+    ))
+}
+
+/// A campaign: its summary (totals in, out, balance, by province and
+/// commune) with what it was opened with.
+fn campaign_json(state: &RulesState, slug: &Slug) -> Option<Value> {
+    let c = state.campaign(slug)?;
+    let s = summary::campaign(state, slug)?;
+    let mut v = serde_json::to_value(&s).ok()?;
+    let extra = json!({
+        "title_i18n": c.title,
+        "cause": c.cause,
+        "priority": c.priority,
+        "approval_policy": c.policy,
+        "unit_rates": c.unit_rates,
+        "opened_at": c.opened_at,
+        "closed_at": c.closed_at,
+    });
+    if let (Some(obj), Value::Object(extra)) = (v.as_object_mut(), extra) {
+        obj.extend(extra);
+    }
+    Some(v)
+}
+
+/// `GET /api/v1/campaigns`: every campaign, by priority (1 first), then id.
+pub(crate) async fn campaigns(State(state): State<AppState>) -> Json<Value> {
+    let books = state.books.read();
+    let s = &books.state;
+    let mut list: Vec<(u8, Value)> = s
+        .campaigns()
+        .filter_map(|(slug, c)| Some((u8::from(c.priority), campaign_json(s, slug)?)))
+        .collect();
+    list.sort_by_key(|(p, _)| *p);
+    Json(json!({"campaigns": list.into_iter().map(|(_, v)| v).collect::<Vec<_>>()}))
+}
+
+/// `GET /api/v1/campaigns/{id}`: one campaign with its receiving accounts.
+pub(crate) async fn campaign(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    let slug = Slug::new(&id).map_err(|e| ApiError::Malformed(format!("{id}: {e}")))?;
+    let books = state.books.read();
+    let s = &books.state;
+    let mut v =
+        campaign_json(s, &slug).ok_or_else(|| ApiError::NotFound(format!("no campaign {id}")))?;
+    let accounts: Vec<Value> = s
+        .accounts()
+        .filter(|(_, a)| a.campaign == slug)
+        .map(|(id, a)| account_json(id, a))
+        .collect();
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("accounts".into(), Value::Array(accounts));
+    }
+    Ok(Json(v))
+}
+
+/// `GET /api/v1/donations/{index}/trace` (DESIGN 6.8).
+pub(crate) async fn trace(
+    State(state): State<AppState>,
+    ApiPath(index): ApiPath<u64>,
+) -> Result<Json<Value>, ApiError> {
+    let books = state.books.read();
+    let t = books
+        .trace
+        .trace(&books.state, index)
+        .ok_or_else(|| ApiError::NotFound(format!("entry {index} is not a donation")))?;
+    serde_json::to_value(t)
+        .map(Json)
+        .map_err(ApiError::internal)
+}
+
+/// `GET /api/v1/keys`: the signer registry, revoked keys included.
+pub(crate) async fn keys(State(state): State<AppState>) -> Json<Value> {
+    let books = state.books.read();
+    let s = &books.state;
+    let keys: Vec<Value> = s
+        .keys()
+        .into_iter()
+        .map(|(keyid, k)| {
+            json!({
+                "keyid": keyid.to_string(),
+                "public_key": k.public_key,
+                "name": k.name.to_string(),
+                "title": k.title.as_ref().map(ToString::to_string),
+                "roles": k.roles,
+                "scope": k.scope,
+                "granted_at": k.granted_at,
+                "revoked_at": k.revoked_at,
+            })
+        })
+        .collect();
+    Json(json!({
+        "governance_threshold": s.config().map(|c| c.threshold),
+        "keys": keys,
+    }))
+}
+
+fn account_json(id: &Slug, a: &minhbach_ledger::rules::Account) -> Value {
+    json!({
+        "account": id,
+        "campaign": a.campaign,
+        "kind": a.kind,
+        "institution": a.institution.to_string(),
+        "number": a.number,
+        "holder": a.holder.to_string(),
+        "asset": a.asset,
+        "derived_balance": a.derived,
+        "registered_at": a.registered_at,
+        "closed_at": a.closed_at,
+        "last_reconciliation": a.last.as_ref().map(|r| json!({
+            "index": r.index,
+            "date": r.date.to_string(),
+            "bank_balance": r.bank_balance,
+            "ledger_balance": r.ledger_balance,
+            "matches": r.matches(),
+        })),
+    })
+}
+
+/// `GET /api/v1/accounts`: every registered receiving account, with the
+/// balance the ledger derives and the last bank reconciliation.
+pub(crate) async fn accounts(State(state): State<AppState>) -> Json<Value> {
+    let books = state.books.read();
+    let s = &books.state;
+    let accounts: Vec<Value> = s.accounts().map(|(id, a)| account_json(id, a)).collect();
+    let mismatches: Vec<Value> = summary::mismatches(s)
+        .iter()
+        .map(|r| {
+            json!({"index": r.index, "account": r.account, "date": r.date.to_string(),
+                   "bank_balance": r.bank_balance, "ledger_balance": r.ledger_balance})
+        })
+        .collect();
+    Json(json!({"accounts": accounts, "mismatches": mismatches}))
+}
+
+/// `GET /api/v1/coverage`: households enrolled versus reached per commune and
+/// category; small cells suppressed.
+pub(crate) async fn coverage(State(state): State<AppState>) -> Json<Value> {
+    let books = state.books.read();
+    let cells = summary::coverage(&books.state, summary::DEFAULT_MIN_CELL);
+    Json(json!({"min_cell": summary::DEFAULT_MIN_CELL, "cells": cells}))
+}
+
+/// `GET /api/v1/feedback`: per category, opened, resolved (on time), open and
+/// overdue as of the last entry.
+pub(crate) async fn feedback(State(state): State<AppState>) -> Json<Value> {
+    let books = state.books.read();
+    let as_of = books.state.last_logged_at().unwrap_or_default();
+    let categories = summary::feedback(&books.state, as_of);
+    Json(json!({"as_of": as_of, "categories": categories}))
+}
