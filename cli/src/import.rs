@@ -20,7 +20,7 @@ use minhbach_ledger::statement::{Statement, MAX_TEXT_BYTES};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-use crate::bank::mask::{display_name, hide_name, mask_memo, NameDisplay};
+use crate::bank::mask::{display_name, hide_name, mask_memo, memo_name, NameDisplay};
 use crate::bank::{Credit, Malformed, Parsed};
 use crate::explain::amount;
 
@@ -103,12 +103,10 @@ fn build(
     names: NameDisplay,
     now: DateTime<Utc>,
 ) -> Result<Prepared, String> {
-    let shown = credit
-        .counterparty
-        .as_deref()
-        .and_then(|n| display_name(n, names));
     let mut memo = mask_memo(&credit.memo);
-    if let Some(name) = &credit.counterparty {
+    let counterparty = credit.counterparty.clone().or_else(|| memo_name(&memo));
+    let shown = counterparty.as_deref().and_then(|n| display_name(n, names));
+    if let Some(name) = &counterparty {
         if names != NameDisplay::Full {
             memo = hide_name(&memo, name, shown.as_deref());
         }

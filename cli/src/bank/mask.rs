@@ -119,6 +119,39 @@ pub fn display_name(name: &str, display: NameDisplay) -> Option<String> {
     }
 }
 
+/// The sender's name written into a memo by the bank, when the export has no
+/// counterparty column: `... CT tu <account> NGUYEN VAN A toi ...`
+/// (Vietcombank app) or `<trace>.<DDMMYY>.<HHMMSS>.NGUYEN VAN A message`
+/// (NAPAS 247): the run of capitalised words at that place.
+#[must_use]
+pub fn memo_name(memo: &str) -> Option<String> {
+    let words: Vec<&str> = memo.split_whitespace().collect();
+    let capital =
+        |w: &&str| w.chars().all(char::is_alphabetic) && w.chars().all(|c| !c.is_lowercase());
+    // Vietcombank: "CT tu <account> NAME toi".
+    for i in 0..words.len().saturating_sub(2) {
+        if fold(words[i]) == "tu" && i > 0 && fold(words[i - 1]).rsplit('.').next() == Some("ct") {
+            let name: Vec<&str> = words[i + 2..].iter().copied().take_while(capital).collect();
+            if !name.is_empty() {
+                return Some(name.join(" "));
+            }
+        }
+    }
+    // NAPAS: three dot-separated digit groups, then the name.
+    let parts: Vec<&str> = memo.splitn(4, '.').collect();
+    if parts.len() == 4
+        && parts[..3]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        let name: Vec<&str> = parts[3].split_whitespace().take_while(capital).collect();
+        if name.len() >= 2 {
+            return Some(name.join(" "));
+        }
+    }
+    None
+}
+
 /// Replaces every occurrence of `name` in `memo` (ignoring case, and
 /// accents: memos often arrive without them) by `shown`, or by `***` when the
 /// name is not published.
@@ -215,6 +248,21 @@ mod tests {
         assert_eq!(display_name(n, NameDisplay::Full).as_deref(), Some(n));
         assert_eq!(display_name(n, NameDisplay::Anonymous), None);
         assert_eq!(display_name("   ", NameDisplay::Full), None);
+    }
+
+    #[test]
+    fn finds_names_banks_write_into_memos() {
+        assert_eq!(
+            memo_name("MBVCB.******7890.ung ho.CT tu ******6789 NGUYEN VAN AN toi *****2418")
+                .as_deref(),
+            Some("NGUYEN VAN AN")
+        );
+        assert_eq!(
+            memo_name("123456.100924.153012.TRAN THI BINH ung ho").as_deref(),
+            Some("TRAN THI BINH")
+        );
+        assert_eq!(memo_name("ung ho dong bao lu lut"), None);
+        assert_eq!(memo_name("123456.100924.153012.ung ho"), None);
     }
 
     #[test]
