@@ -57,9 +57,10 @@ enum Command {
     /// Example: minhbach new disbursement --campaign yagi-2024 --amount 20000000
     /// --asset VND --recipient-organization "UBND xã Tân Lập" --region 15-02647
     /// --purpose "Sửa nhà" > d.json
+    #[command(disable_help_flag = true)]
     New {
         /// The statement type.
-        #[arg(value_name = "TYPE")]
+        #[arg(value_name = "TYPE", allow_hyphen_values = true)]
         kind: String,
         /// The type's flags (see `minhbach new TYPE --help`).
         #[arg(
@@ -368,6 +369,13 @@ fn key_show(file: &Path) -> anyhow::Result<()> {
 }
 
 fn new_statement(kind_name: &str, args: &[String]) -> anyhow::Result<()> {
+    if matches!(kind_name, "-h" | "--help" | "help") {
+        let mut cli = <Cli as clap::CommandFactory>::command();
+        if let Some(new) = cli.find_subcommand_mut("new") {
+            new.print_long_help()?;
+        }
+        return Ok(());
+    }
     let Some(kind) = compose::kind_named(kind_name) else {
         bail!(
             "unknown statement type {kind_name:?}; one of: {}",

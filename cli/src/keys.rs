@@ -168,7 +168,7 @@ pub fn load(path: &Path) -> Result<SigningKey, KeyError> {
 /// or the base64 of the 32 bytes, from a file or given directly.
 ///
 /// # Errors
-/// [`KeyError::Passphrase`]-free: [`KeyError::NotOpenSsh`] or
+/// [`KeyError::NotOpenSsh`] or
 /// [`KeyError::NotEd25519`] when the text is neither form.
 pub fn parse_public(text: &str, origin: &Path) -> Result<VerifyingKey, KeyError> {
     let text = text.trim();

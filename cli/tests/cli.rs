@@ -211,6 +211,8 @@ fn new_prints_statements_the_ledger_accepts_and_refuses_bad_flags() {
     );
     let unknown = minhbach(&["new", "donation", "--colour", "red"], None, dir.path());
     assert_eq!(unknown.code, 2);
+    let help = ok(minhbach(&["new", "key.grant", "--help"], None, dir.path()));
+    assert!(help.stdout.contains("--public-key") && help.stdout.contains("--scope-campaigns"));
     let bad_type = minhbach(&["new", "gift"], None, dir.path());
     assert_eq!(bad_type.code, 2);
     assert!(bad_type.stderr.contains("unknown statement type"));
