@@ -2,10 +2,23 @@
 //!
 //! The library behind the `minhbach` tool for officials and donors.
 //!
-//! What it does today: compute a person's salted commitment (DESIGN 6.9) so a
-//! recipient or donor can find their own entries, and verify a receipt bundle
-//! offline. What it does **not** do: it never links RocksDB, axum or the
-//! server; it reaches a log only over HTTP.
+//! What it does: signing keys in OpenSSH format ([`keys`]), statements built
+//! from flags ([`compose`]), signing and co-signing DSSE envelopes, a small
+//! typed HTTP client of the log's API ([`client`]), bank statement import with
+//! personal data masked ([`bank`], [`import`]), receipts, traces, and a
+//! person's salted commitment (DESIGN 6.9) so a recipient or donor can find
+//! their own entries. The commands themselves are in [`app`].
+//!
+//! What it does **not** do: it never links RocksDB, axum or the server; it
+//! reaches a log only over HTTP, and it never prints or logs a private key.
+
+pub mod app;
+pub mod bank;
+pub mod client;
+pub mod compose;
+pub mod explain;
+pub mod import;
+pub mod keys;
 
 use minhbach_ledger::statement::Commitment;
 use thiserror::Error;
