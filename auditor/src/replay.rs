@@ -16,7 +16,8 @@
 //! make one.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::VerifyingKey;
@@ -30,7 +31,14 @@ use minhbach_ledger::trace::TraceIndex;
 use thiserror::Error;
 
 /// Entries verified per worker per step of the pipeline.
-const CHUNK_PER_THREAD: usize = 512;
+const CHUNK_PER_THREAD: usize = 1024;
+
+/// Entries a worker verifies in one batch.
+const PART: usize = 256;
+
+/// The first step is small: it holds genesis and the first key grants,
+/// which the next steps' key snapshots then include.
+const FIRST_CHUNK: usize = 64;
 
 /// Why the replay stopped. Every variant is proven misbehaviour of the log
 /// (exit code 1): what it signed does not hold up.
@@ -250,22 +258,30 @@ fn prepare(leaves: &[&[u8]], keys: &HashMap<KeyId, VerifyingKey>) -> Vec<Prepare
         .collect()
 }
 
+/// Prepares `leaves` on `threads` workers that take small parts in turn, so
+/// a worker slowed by the rules thread does not hold the others back.
 fn prepare_parallel(leaves: &[&[u8]], keys: &Keys, threads: usize) -> Vec<Prepared> {
     if threads <= 1 || leaves.len() < 64 {
         return prepare(leaves, keys);
     }
-    let per = leaves.len().div_ceil(threads);
+    let parts: Vec<&[&[u8]]> = leaves.chunks(PART).collect();
+    let next = AtomicUsize::new(0);
+    let done: Vec<Mutex<Vec<Prepared>>> = parts.iter().map(|_| Mutex::new(Vec::new())).collect();
     std::thread::scope(|s| {
-        let handles: Vec<_> = leaves
-            .chunks(per)
-            .map(|part| s.spawn(move || prepare(part, keys)))
-            .collect();
-        handles
-            .into_iter()
-            // A worker only panics on a bug; surface it.
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(part) = parts.get(i) else { break };
+                let prepared = prepare(part, keys);
+                if let Ok(mut slot) = done[i].lock() {
+                    *slot = prepared;
+                }
+            });
+        }
+    });
+    done.into_iter()
+        .flat_map(|m| m.into_inner().unwrap_or_default())
+        .collect()
 }
 
 /// The replay of a log from entry 0: the rules' state, the trace index, the
@@ -279,6 +295,9 @@ pub struct Replay {
     pub observer: Observer,
     /// Signatures verified.
     pub signatures: u64,
+    /// Entries verified one by one in place (outside the batches): genesis,
+    /// entries signed by keys granted in the same chunk, and failures.
+    pub verified_alone: u64,
     tree: Tree,
     /// Nodes at tile levels above 0 (tree levels 8, 16, …), for checking tiles.
     upper: HashMap<NodeId, Hash>,
@@ -303,6 +322,7 @@ impl Replay {
             trace: TraceIndex::new(),
             observer: Observer::default(),
             signatures: 0,
+            verified_alone: 0,
             tree: Tree::new(),
             upper: HashMap::new(),
             threads: threads.max(1),
@@ -335,9 +355,18 @@ impl Replay {
     /// entries before it stay applied.
     pub fn replay(&mut self, leaves: &[&[u8]]) -> Result<Vec<Hash>, ReplayError> {
         let chunk = CHUNK_PER_THREAD * self.threads;
-        let chunks: Vec<&[&[u8]]> = leaves.chunks(chunk).collect();
+        let (head, tail) = if self.tree.size() == 0 {
+            leaves.split_at(leaves.len().min(FIRST_CHUNK))
+        } else {
+            (&leaves[..0], leaves)
+        };
         let threads = self.threads;
         let mut hashes = Vec::with_capacity(leaves.len());
+        if !head.is_empty() {
+            let prepared = prepare(head, &key_snapshot(&self.state));
+            self.apply_prepared(head, prepared, &mut hashes)?;
+        }
+        let chunks: Vec<&[&[u8]]> = tail.chunks(chunk).collect();
         std::thread::scope(|s| -> Result<(), ReplayError> {
             let Some(first) = chunks.first() else {
                 return Ok(());
@@ -383,7 +412,10 @@ impl Replay {
                     let effects = self.state.apply(&entry).map_err(rejected)?;
                     (entry, effects)
                 }
-                None => self.state.apply_leaf(bytes).map_err(rejected)?,
+                None => {
+                    self.verified_alone += 1;
+                    self.state.apply_leaf(bytes).map_err(rejected)?
+                }
             };
             self.signatures += entry.signers.len() as u64;
             self.trace.record(&effects);
