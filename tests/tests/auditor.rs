@@ -706,6 +706,13 @@ fn witness_cosigns_consistent_checkpoints_and_refuses_forks_across_restarts() {
         n
     );
 
+    // A tampered cosignature no longer satisfies the quorum.
+    let mut bad = cosigned.clone();
+    let at = bad.len() - 6;
+    bad[at] = if bad[at] == b'A' { b'B' } else { b'A' };
+    let err = quorum.verify_checkpoint(&bad).unwrap_err();
+    assert!(!err.to_string().is_empty());
+
     // Stale `old`: 409 with the witness's size.
     let (status, ct, body) = post(
         &url,
