@@ -293,6 +293,10 @@ pub struct FullOutcome {
     /// Set when the state's checkpoint and today's disagree (proven
     /// misbehaviour; also written to `out/evidence.json`).
     pub evidence: Option<Evidence>,
+    /// Tiles and bundles fetched over the network by this run.
+    pub fetched: usize,
+    /// Full tiles and bundles found in the cache (fetched by an earlier run).
+    pub cached: usize,
 }
 
 impl FullOutcome {
@@ -375,6 +379,8 @@ pub fn full(
     Ok(FullOutcome {
         report,
         evidence: found,
+        fetched: downloaded.fetched,
+        cached: downloaded.cached,
     })
 }
 

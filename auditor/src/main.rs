@@ -66,7 +66,7 @@ enum Command {
     /// Fetch the checkpoint, verify it and prove it consistent with the one
     /// remembered in the state file (quiet on success: made for cron).
     ///
-    /// Example: minhbach-audit check --url https://log.example --policy p --state audit.state
+    /// Example: `minhbach-audit check --url https://log.example --policy p --state audit.state`
     Check {
         /// The log's read path.
         #[arg(long)]
@@ -336,13 +336,15 @@ fn run(cli: Cli) -> Result<Option<String>, Failure> {
                 ));
             }
             Ok(Some(format!(
-                "verified: {} entries of {}, {} signatures, root {}; {} anomalies; report in {}",
+                "verified: {} entries of {}, {} signatures, root {}; {} anomalies; report in {} ({} files fetched, {} cached)",
                 r.tree_size,
                 r.origin,
                 r.signatures_verified,
                 r.root,
                 r.anomalies.len(),
-                out.display()
+                out.display(),
+                outcome.fetched,
+                outcome.cached
             )))
         }
         Command::Trace {

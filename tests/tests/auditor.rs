@@ -382,8 +382,18 @@ fn full_audit_reports_the_ledgers_totals_and_anomalies() {
 
     // Full bundles and tiles are cached; a second run reuses them and agrees.
     assert!(out.path().join("cache/tile/entries/000").is_file());
+    assert_eq!(outcome.cached, 0);
     let again = full(&served.fetcher(), &policy, &opts).unwrap();
     assert_eq!(again.report.campaigns, r.campaigns);
+    // Only the partial bundle and the partial tiles are fetched again.
+    let partial = entry_bundles_for_size(r.tree_size)
+        .chain(tiles_for_size(r.tree_size))
+        .filter(|p| !p.is_full())
+        .count();
+    assert_eq!(
+        (again.fetched, again.cached),
+        (partial, outcome.fetched - partial)
+    );
 }
 
 #[test]
