@@ -2,22 +2,48 @@
 //!
 //! The independent verifier of a minhbach log. It trusts only a C2SP
 //! `tlog-policy` (the log's key, the witnesses' keys, the quorum) and
-//! recomputes everything else with the ledger core.
+//! recomputes everything else with the ledger core, reading only the public
+//! C2SP read path (`/checkpoint`, tiles, entry bundles), so a server, a mirror
+//! or a CDN copy are audited alike.
 //!
-//! What it does today: verify a receipt bundle (DESIGN 4.5) or a signed
-//! checkpoint offline, under a policy. What it does **not** do: it never links
-//! RocksDB, axum or the server, and never trusts the operator's storage; the
-//! log audit over the public read path builds on this crate.
+//! What it does:
+//! - verify a receipt bundle (DESIGN 4.5) or a signed checkpoint offline;
+//! - [`check`]: prove a log consistent with the last checkpoint it saw (cron);
+//! - [`full`]: download every tile and entry bundle, recompute the root,
+//!   verify every signature, replay every rule ([`replay`]) and write reports
+//!   with anomalies ([`report`]); [`full::trace`] and [`export`] build on it;
+//! - [`witness`]: a C2SP tlog-witness that cosigns only consistent
+//!   checkpoints, with durable state.
+//!
+//! What it does **not** do: it never links RocksDB, axum or the server, never
+//! trusts the operator's storage or proof endpoints (proofs are computed from
+//! tiles, [`tiles`]), and never logs keys or personal data.
+
+use std::path::{Path, PathBuf};
 
 use minhbach_ledger::policy::{Policy, PolicyError, VerifiedCheckpoint};
 use minhbach_ledger::receipt::{ReceiptBundle, ReceiptError, VerifiedReceipt};
 use thiserror::Error;
 
-/// Why an artefact did not verify.
+pub mod check;
+pub mod durable;
+pub mod export;
+pub mod fetch;
+pub mod full;
+pub mod replay;
+pub mod report;
+pub mod tiles;
+pub mod witness;
+
+pub use fetch::{FetchError, Fetcher};
+pub use replay::ReplayError;
+pub use tiles::TilesError;
+
+/// Why an audit did not succeed.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum AuditError {
-    /// The policy file does not parse.
+    /// The policy file does not parse (usage: exit code 2).
     #[error("the policy is invalid: {0}")]
     Policy(#[source] PolicyError),
     /// The checkpoint does not verify under the policy.
@@ -26,14 +52,94 @@ pub enum AuditError {
     /// The receipt does not parse or does not verify.
     #[error("the receipt does not verify: {0}")]
     Receipt(#[from] ReceiptError),
+    /// The receipt's tree is not a prefix of today's tree.
+    #[error("the receipt's checkpoint (size {receipt_size}) is not consistent with today's tree (size {size}): {what}")]
+    ReceiptNotInTree {
+        /// The receipt checkpoint's size.
+        receipt_size: u64,
+        /// Today's size.
+        size: u64,
+        /// `rollback`, `fork` or `fork_same_size`.
+        what: &'static str,
+    },
+    /// The read path could not be fetched (network: exit code 2).
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// Proofs from tiles failed.
+    #[error(transparent)]
+    Tiles(#[from] TilesError),
+    /// The replay of the log failed: a bad bundle, a rejected entry, a root
+    /// or tile mismatch.
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    /// The server's answer differs from what the auditor recomputed.
+    #[error("the server's {what} differs from the recomputed one")]
+    ServerDisagrees {
+        /// What was compared.
+        what: &'static str,
+        /// The server's answer.
+        server: Box<serde_json::Value>,
+        /// The recomputed answer.
+        local: Box<serde_json::Value>,
+    },
+    /// What was asked for is not in the log (exit code 2).
+    #[error("not found in the log: {what}")]
+    NotFound {
+        /// What.
+        what: String,
+    },
+    /// A state file is unreadable, invalid or cannot be written (exit code 2).
+    #[error("state file {path}: {message}")]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file could not be read or written (exit code 2).
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl AuditError {
-    /// Whether the error proves something wrong with the artefact (exit code
-    /// 1) rather than with how the auditor was called (exit code 2).
+    /// Whether the error proves something wrong with the artefact or the log
+    /// (exit code 1) rather than with how the auditor was called or reached
+    /// it (exit code 2).
     #[must_use]
     pub fn is_verification_failure(&self) -> bool {
-        !matches!(self, AuditError::Policy(_))
+        match self {
+            Self::Policy(_)
+            | Self::Fetch(_)
+            | Self::NotFound { .. }
+            | Self::State { .. }
+            | Self::Io { .. } => false,
+            Self::Tiles(e) => e.is_verification_failure(),
+            Self::Replay(e) => e.is_verification_failure(),
+            Self::Checkpoint(_)
+            | Self::Receipt(_)
+            | Self::ReceiptNotInTree { .. }
+            | Self::ServerDisagrees { .. } => true,
+        }
+    }
+
+    pub(crate) fn state(path: &Path, message: impl std::fmt::Display) -> Self {
+        Self::State {
+            path: path.to_owned(),
+            message: message.to_string(),
+        }
+    }
+
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_owned(),
+            source,
+        }
     }
 }
 
@@ -63,6 +169,35 @@ pub fn verify_checkpoint(bytes: &[u8], policy: &Policy) -> Result<VerifiedCheckp
     policy
         .verify_checkpoint(bytes)
         .map_err(AuditError::Checkpoint)
+}
+
+/// Verifies a receipt offline, then proves with tiles from `fetcher` that
+/// its checkpoint is a prefix of today's tree (so the entry is still there).
+/// Returns the receipt and today's verified checkpoint.
+///
+/// # Errors
+/// Those of [`verify_receipt`] and [`verify_checkpoint`],
+/// [`AuditError::ReceiptNotInTree`], and fetch or tile errors.
+pub fn verify_receipt_online(
+    receipt_json: &[u8],
+    policy: &Policy,
+    fetcher: &Fetcher,
+) -> Result<(VerifiedReceipt, VerifiedCheckpoint), AuditError> {
+    let receipt = verify_receipt(receipt_json, policy)?;
+    let today = verify_checkpoint(&fetcher.checkpoint()?, policy)?;
+    let then = receipt.checkpoint().checkpoint();
+    let now = today.checkpoint();
+    let what = match tiles::prove_consistency(fetcher, then, now)? {
+        tiles::Consistency::Consistent { .. } => return Ok((receipt, today)),
+        tiles::Consistency::Rollback => "rollback",
+        tiles::Consistency::ForkSameSize => "fork_same_size",
+        _ => "fork",
+    };
+    Err(AuditError::ReceiptNotInTree {
+        receipt_size: then.size(),
+        size: now.size(),
+        what,
+    })
 }
 
 #[cfg(test)]

@@ -1,16 +1,30 @@
 //! `minhbach-audit`: verify what a minhbach log publishes.
 //!
-//! Exit codes: 0 verified, 1 the artefact failed verification (proven bad or
-//! not what it claims), 2 usage or I/O error.
+//! Exit codes: 0 verified, 1 the log misbehaved or an artefact failed
+//! verification (proven bad or not what it claims), 2 usage, network or I/O
+//! error.
 
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
-use minhbach_auditor::{load_policy, verify_checkpoint, verify_receipt, AuditError};
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+use minhbach_auditor::check::{check, CheckOutcome};
+use minhbach_auditor::full::{full, trace, write_json, FullOptions, Selector};
+use minhbach_auditor::report::Thresholds;
+use minhbach_auditor::witness::Witness;
+use minhbach_auditor::{
+    export, load_policy, verify_checkpoint, verify_receipt, verify_receipt_online, AuditError,
+    Fetcher,
+};
+use minhbach_ledger::cosignature::Cosigner;
+use minhbach_ledger::note::{KeyName, VerifierKey};
+use minhbach_ledger::policy::Policy;
 
-/// Verify minhbach receipts and checkpoints without trusting the operator.
+/// Verify a minhbach log, its receipts and checkpoints without trusting the
+/// operator.
 #[derive(Parser)]
 #[command(name = "minhbach-audit", version, about)]
 struct Cli {
@@ -18,17 +32,27 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Args)]
+struct PolicyArg {
+    /// The C2SP tlog-policy file naming the log key and witnesses.
+    #[arg(long, env = "MINHBACH_POLICY")]
+    policy: PathBuf,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Verify a receipt bundle offline under a C2SP policy file.
+    /// Verify a receipt bundle offline; with --url, also prove its
+    /// checkpoint is a prefix of today's tree.
     ///
     /// Example: minhbach-audit receipt gift.receipt.json --policy minhbach.policy
     Receipt {
         /// The receipt bundle (JSON: {"leaf", "proof"}).
         file: PathBuf,
-        /// The C2SP tlog-policy file naming the log key and witnesses.
-        #[arg(long, env = "MINHBACH_POLICY")]
-        policy: PathBuf,
+        #[command(flatten)]
+        policy: PolicyArg,
+        /// The log's read path (server, mirror or CDN).
+        #[arg(long)]
+        url: Option<String>,
     },
     /// Verify a signed checkpoint under a C2SP policy file.
     ///
@@ -36,55 +60,418 @@ enum Command {
     Checkpoint {
         /// The signed checkpoint (a C2SP signed note).
         file: PathBuf,
-        /// The C2SP tlog-policy file.
+        #[command(flatten)]
+        policy: PolicyArg,
+    },
+    /// Fetch the checkpoint, verify it and prove it consistent with the one
+    /// remembered in the state file (quiet on success: made for cron).
+    ///
+    /// Example: `minhbach-audit check --url https://log.example --policy p --state audit.state`
+    Check {
+        /// The log's read path.
+        #[arg(long)]
+        url: String,
+        #[command(flatten)]
+        policy: PolicyArg,
+        /// The state file (created on first run).
+        #[arg(long)]
+        state: PathBuf,
+        /// Where to write evidence of misbehaviour (default: STATE.evidence.json).
+        #[arg(long)]
+        evidence: Option<PathBuf>,
+        /// Print a line on success too.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Download the whole log, recompute the root, verify every signature,
+    /// replay every rule and write reports (txt, json, csv) with anomalies.
+    Full {
+        /// The log's read path.
+        #[arg(long)]
+        url: String,
+        #[command(flatten)]
+        policy: PolicyArg,
+        /// The report directory (its cache/ keeps downloaded full tiles).
+        #[arg(long)]
+        out: PathBuf,
+        /// Concurrent downloads.
+        #[arg(long, default_value_t = 8)]
+        jobs: usize,
+        /// A check state file: prove consistency with it, move it forward.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Flag disbursements unacknowledged for longer than this.
+        #[arg(long, default_value_t = 30)]
+        unacked_days: u32,
+        /// The time of the report, RFC 3339 (default: now).
+        #[arg(long)]
+        as_of: Option<DateTime<Utc>>,
+    },
+    /// Where did a donation go: recomputed from a full replay and compared
+    /// with the server's answer.
+    Trace {
+        /// The log's read path (and the server's API, to compare).
+        #[arg(long)]
+        url: String,
+        #[command(flatten)]
+        policy: PolicyArg,
+        /// The donation's external reference (bank transaction id).
+        #[arg(long = "ref", group = "which")]
+        reference: Option<String>,
+        /// The donation's statement id.
+        #[arg(long, group = "which")]
+        id: Option<String>,
+        /// The donation's entry index.
+        #[arg(long, group = "which")]
+        index: Option<u64>,
+        /// A directory to cache full tiles in.
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Concurrent downloads.
+        #[arg(long, default_value_t = 8)]
+        jobs: usize,
+    },
+    /// Export every statement as CSV (one file per type) and JSON Lines.
+    Export {
+        /// The log's read path.
+        #[arg(long)]
+        url: String,
+        /// The C2SP policy (without it the checkpoint signature is not checked).
         #[arg(long, env = "MINHBACH_POLICY")]
-        policy: PathBuf,
+        policy: Option<PathBuf>,
+        /// The output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Concurrent downloads.
+        #[arg(long, default_value_t = 8)]
+        jobs: usize,
+    },
+    /// A C2SP tlog-witness.
+    Witness {
+        #[command(subcommand)]
+        command: WitnessCommand,
     },
 }
 
-fn read(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+#[derive(Subcommand)]
+enum WitnessCommand {
+    /// Serve POST /add-checkpoint.
+    Serve {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7380")]
+        listen: String,
+        /// The witness's private key file (from `witness key new`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The witness's state file.
+        #[arg(long)]
+        state: PathBuf,
+        /// The verifier key of each log to witness.
+        #[arg(long = "log", required = true)]
+        logs: Vec<String>,
+    },
+    /// Manage the witness key.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
 }
 
-fn run(cli: Cli) -> Result<String, (u8, anyhow::Error)> {
-    let usage = |e: anyhow::Error| (2u8, e);
-    let verdict = |e: AuditError| {
-        let code = if e.is_verification_failure() { 1 } else { 2 };
-        (code, anyhow::Error::new(e))
-    };
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Make a new witness key; prints its verifier key.
+    New {
+        /// The witness's name (e.g. witness.example.org).
+        #[arg(long)]
+        name: String,
+        /// The private key file to create (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+type Failure = (u8, anyhow::Error);
+
+fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path)
+        .with_context(|| format!("cannot read {}", path.display()))
+        .map_err(|e| (2, e))
+}
+
+fn verdict(e: AuditError) -> Failure {
+    let code = if e.is_verification_failure() { 1 } else { 2 };
+    (code, anyhow::Error::new(e))
+}
+
+fn usage(e: anyhow::Error) -> Failure {
+    (2, e)
+}
+
+fn policy(p: &Path) -> Result<Policy, Failure> {
+    load_policy(&read(p)?).map_err(verdict)
+}
+
+fn run(cli: Cli) -> Result<Option<String>, Failure> {
     match cli.command {
-        Command::Receipt { file, policy } => {
-            let policy = load_policy(&read(&policy).map_err(usage)?).map_err(verdict)?;
-            let v = verify_receipt(&read(&file).map_err(usage)?, &policy).map_err(verdict)?;
+        Command::Receipt {
+            file,
+            policy: p,
+            url,
+        } => {
+            let policy = policy(&p.policy)?;
+            let bytes = read(&file)?;
+            let (v, today) = match url {
+                None => (verify_receipt(&bytes, &policy).map_err(verdict)?, None),
+                Some(url) => {
+                    let (v, today) = verify_receipt_online(&bytes, &policy, &Fetcher::new(&url))
+                        .map_err(verdict)?;
+                    (v, Some(today.checkpoint().size()))
+                }
+            };
             let cp = v.checkpoint().checkpoint();
-            Ok(format!(
+            let mut msg = format!(
                 "verified: entry {} (leaf hash {}) is in {} at size {}, root {}",
                 v.index(),
                 v.leaf_hash(),
                 cp.origin(),
                 v.tree_size(),
                 cp.root().to_base64()
-            ))
+            );
+            if let Some(size) = today {
+                msg.push_str(&format!(
+                    "\nand that tree is a prefix of today's tree of size {size}"
+                ));
+            }
+            Ok(Some(msg))
         }
-        Command::Checkpoint { file, policy } => {
-            let policy = load_policy(&read(&policy).map_err(usage)?).map_err(verdict)?;
-            let v = verify_checkpoint(&read(&file).map_err(usage)?, &policy).map_err(verdict)?;
+        Command::Checkpoint { file, policy: p } => {
+            let policy = policy(&p.policy)?;
+            let v = verify_checkpoint(&read(&file)?, &policy).map_err(verdict)?;
             let cp = v.checkpoint();
-            Ok(format!(
+            Ok(Some(format!(
                 "verified: {} size {} root {}",
                 cp.origin(),
                 cp.size(),
                 cp.root().to_base64()
-            ))
+            )))
+        }
+        Command::Check {
+            url,
+            policy: p,
+            state,
+            evidence,
+            verbose,
+        } => {
+            let policy = policy(&p.policy)?;
+            match check(&Fetcher::new(&url), &policy, &state).map_err(verdict)? {
+                CheckOutcome::Misbehaviour(e) => {
+                    let path = evidence.unwrap_or_else(|| {
+                        let mut s = state.clone().into_os_string();
+                        s.push(".evidence.json");
+                        PathBuf::from(s)
+                    });
+                    write_json(&path, &e).map_err(verdict)?;
+                    Err((
+                        1,
+                        anyhow::anyhow!(
+                            "MISBEHAVIOUR ({}): {}; evidence written to {}",
+                            e.kind,
+                            e.explanation,
+                            path.display()
+                        ),
+                    ))
+                }
+                CheckOutcome::First { size } => {
+                    Ok(verbose.then(|| format!("verified: first checkpoint, size {size}")))
+                }
+                CheckOutcome::Verified { old_size, new_size } => Ok(verbose.then(|| {
+                    format!("verified: size {new_size} is consistent with size {old_size}")
+                })),
+                _ => Ok(None),
+            }
+        }
+        Command::Full {
+            url,
+            policy: p,
+            out,
+            jobs,
+            state,
+            unacked_days,
+            as_of,
+        } => {
+            let policy = policy(&p.policy)?;
+            let options = FullOptions {
+                out: out.clone(),
+                jobs,
+                state,
+                thresholds: Thresholds {
+                    unacked_days,
+                    as_of: as_of
+                        .unwrap_or_else(|| DateTime::<Utc>::from(std::time::SystemTime::now())),
+                },
+                progress: true,
+            };
+            let outcome = full(&Fetcher::new(&url), &policy, &options).map_err(verdict)?;
+            let r = &outcome.report;
+            if let Some(e) = &outcome.evidence {
+                return Err((
+                    1,
+                    anyhow::anyhow!(
+                        "MISBEHAVIOUR ({}): {}; evidence in {}",
+                        e.kind,
+                        e.explanation,
+                        out.join("evidence.json").display()
+                    ),
+                ));
+            }
+            if let Some(rej) = &r.rejection {
+                return Err((
+                    1,
+                    anyhow::anyhow!(
+                        "MISBEHAVIOUR: entry {} {}; report in {}",
+                        rej.index,
+                        rej.detail,
+                        out.display()
+                    ),
+                ));
+            }
+            Ok(Some(format!(
+                "verified: {} entries of {}, {} signatures, root {}; {} anomalies; report in {} ({} files fetched, {} cached)",
+                r.tree_size,
+                r.origin,
+                r.signatures_verified,
+                r.root,
+                r.anomalies.len(),
+                out.display(),
+                outcome.fetched,
+                outcome.cached
+            )))
+        }
+        Command::Trace {
+            url,
+            policy: p,
+            reference,
+            id,
+            index,
+            cache,
+            jobs,
+        } => {
+            let policy = policy(&p.policy)?;
+            let selector = match (reference, id, index) {
+                (Some(r), _, _) => Selector::Ref(r),
+                (_, Some(i), _) => Selector::Id(i),
+                (_, _, Some(n)) => Selector::Index(n),
+                _ => return Err(usage(anyhow::anyhow!("give --ref, --id or --index"))),
+            };
+            let t = trace(
+                &Fetcher::new(&url),
+                &policy,
+                &selector,
+                cache.as_deref(),
+                jobs,
+            )
+            .map_err(verdict)?;
+            let pretty = serde_json::to_string_pretty(&t.trace).map_err(|e| usage(e.into()))?;
+            Ok(Some(format!(
+                "verified: the server's trace of donation {} matches the recomputed one\n{pretty}",
+                t.index
+            )))
+        }
+        Command::Export {
+            url,
+            policy: p,
+            out,
+            jobs,
+        } => {
+            let policy = p.as_deref().map(policy).transpose()?;
+            let o = export::export(&Fetcher::new(&url), policy.as_ref(), &out, jobs)
+                .map_err(verdict)?;
+            Ok(Some(format!(
+                "exported {} entries ({}) to {}",
+                o.entries,
+                o.by_type
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                out.display()
+            )))
+        }
+        Command::Witness { command } => witness(command),
+    }
+}
+
+fn witness(command: WitnessCommand) -> Result<Option<String>, Failure> {
+    match command {
+        WitnessCommand::Key {
+            command: KeyCommand::New { name, out },
+        } => {
+            let name = KeyName::new(name)
+                .context("invalid witness name")
+                .map_err(usage)?;
+            let cosigner = Cosigner::generate(name, &mut rand_core::OsRng);
+            let mut f = create_private(&out)
+                .with_context(|| format!("cannot create {}", out.display()))
+                .map_err(usage)?;
+            writeln!(f, "{}", cosigner.to_private_key_string())
+                .and_then(|()| f.sync_all())
+                .with_context(|| format!("cannot write {}", out.display()))
+                .map_err(usage)?;
+            Ok(Some(cosigner.verifier().to_string()))
+        }
+        WitnessCommand::Serve {
+            listen,
+            key,
+            state,
+            logs,
+        } => {
+            let text = String::from_utf8(read(&key)?)
+                .context("the key file is not text")
+                .map_err(usage)?;
+            let cosigner = Cosigner::parse(text.trim())
+                .context("the key file does not hold a witness key")
+                .map_err(usage)?;
+            let logs = logs
+                .iter()
+                .map(|l| VerifierKey::parse(l).with_context(|| format!("invalid log key {l}")))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(usage)?;
+            let w = Witness::open(cosigner, logs, &state).map_err(verdict)?;
+            let server = tiny_http::Server::http(&listen)
+                .map_err(|e| usage(anyhow::anyhow!("cannot listen on {listen}: {e}")))?;
+            eprintln!(
+                "minhbach-audit witness: {} on http://{}/add-checkpoint",
+                w.verifier(),
+                server
+                    .server_addr()
+                    .to_ip()
+                    .map_or_else(|| listen.clone(), |a| a.to_string())
+            );
+            w.serve(&server);
+            Ok(None)
         }
     }
+}
+
+/// Creates a file only its owner can read; never overwrites.
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options.open(path)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(msg) => {
-            println!("{msg}");
+            if let Some(msg) = msg {
+                println!("{msg}");
+            }
             ExitCode::SUCCESS
         }
         Err((code, e)) => {

@@ -1,0 +1,510 @@
+//! `minhbach-audit full` and `trace`: download the whole read path, rebuild
+//! the tree, verify every signature and replay every rule, then report.
+//!
+//! Downloads run on `jobs` threads. Full tiles and bundles are immutable, so
+//! they are kept in `DIR/cache` (laid out like the read path itself, so the
+//! cache is a mirror another auditor can read) and never fetched again: a
+//! second run fetches only what the log grew by. The replay itself runs from
+//! entry 0 in memory on every run, at tens of thousands of entries a second;
+//! cached files are verified again like fresh ones.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use minhbach_ledger::checkpoint::Checkpoint;
+use minhbach_ledger::policy::Policy;
+use minhbach_ledger::statement::Channel;
+use minhbach_ledger::tile::{
+    entry_bundles_for_size, parse_entry_bundle_exact, parse_tile, tiles_for_size, TileKind,
+    TilePath,
+};
+
+use crate::check::{evidence, load_state, save_state, Evidence};
+use crate::fetch::{FetchError, Fetcher};
+use crate::replay::{Replay, ReplayError};
+use crate::report::{self, Anomaly, Report, Thresholds};
+use crate::tiles::{prove_consistency, Consistency};
+use crate::AuditError;
+
+/// Bundles replayed per call of [`Replay::replay`] (enough to keep the
+/// verification pipeline busy).
+const BUNDLES_PER_STEP: usize = 16;
+
+/// The read path of one tree size, downloaded: full files in a cache
+/// directory (if any), partial ones in memory.
+pub struct Downloaded {
+    cache: Option<PathBuf>,
+    memory: HashMap<TilePath, Vec<u8>>,
+    /// Files fetched over the network by this run.
+    pub fetched: usize,
+    /// Files found in the cache.
+    pub cached: usize,
+}
+
+impl std::fmt::Debug for Downloaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Downloaded")
+            .field("fetched", &self.fetched)
+            .field("cached", &self.cached)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Downloaded {
+    fn cache_path(&self, path: &TilePath) -> Option<PathBuf> {
+        self.cache
+            .as_ref()
+            .map(|c| c.join(path.to_string().trim_start_matches('/')))
+    }
+
+    /// The bytes of a downloaded file.
+    ///
+    /// # Errors
+    /// [`AuditError::Io`] if a cached file cannot be read.
+    pub fn bytes(&self, path: &TilePath) -> Result<Vec<u8>, AuditError> {
+        if let Some(b) = self.memory.get(path) {
+            return Ok(b.clone());
+        }
+        let file = self.cache_path(path).ok_or_else(|| AuditError::NotFound {
+            what: path.to_string(),
+        })?;
+        std::fs::read(&file).map_err(|e| AuditError::io(&file, e))
+    }
+}
+
+fn progress(total: u64, what: &str, show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    // Draws only when stderr is a terminal.
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {per_sec}") {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+/// Downloads every hash tile and entry bundle of the tree of `size` leaves
+/// on `jobs` threads, keeping full ones in `cache` (and reusing them).
+///
+/// # Errors
+/// [`AuditError::Fetch`] for the first failed fetch, [`AuditError::Io`].
+pub fn download(
+    fetcher: &Fetcher,
+    size: u64,
+    cache: Option<&Path>,
+    jobs: usize,
+    show_progress: bool,
+) -> Result<Downloaded, AuditError> {
+    let mut d = Downloaded {
+        cache: cache.map(Path::to_owned),
+        memory: HashMap::new(),
+        fetched: 0,
+        cached: 0,
+    };
+    let mut todo = Vec::new();
+    for path in entry_bundles_for_size(size).chain(tiles_for_size(size)) {
+        match d.cache_path(&path) {
+            Some(f) if path.is_full() && f.is_file() => d.cached += 1,
+            _ => todo.push(path),
+        }
+    }
+    let bar = progress(todo.len() as u64, "download", show_progress);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first_error: Mutex<Option<AuditError>> = Mutex::new(None);
+    let memory: Mutex<HashMap<TilePath, Vec<u8>>> = Mutex::new(HashMap::new());
+    let fail = |e: AuditError| {
+        failed.store(true, Ordering::Relaxed);
+        if let Ok(mut slot) = first_error.lock() {
+            slot.get_or_insert(e);
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = todo.get(i) else { break };
+                if failed.load(Ordering::Relaxed) {
+                    break;
+                }
+                let bytes = match fetcher.tile(path) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        fail(e.into());
+                        break;
+                    }
+                };
+                match d.cache_path(path).filter(|_| path.is_full()) {
+                    Some(file) => {
+                        if let Err(e) = store(&file, &bytes) {
+                            fail(AuditError::io(&file, e));
+                            break;
+                        }
+                    }
+                    None => {
+                        if let Ok(mut m) = memory.lock() {
+                            m.insert(*path, bytes);
+                        }
+                    }
+                }
+                bar.inc(1);
+            });
+        }
+    });
+    bar.finish_and_clear();
+    if let Some(e) = first_error.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    d.memory = memory.into_inner().unwrap_or_default();
+    d.fetched = todo.len();
+    Ok(d)
+}
+
+/// Writes a cache file: a temporary then a rename, so a crash never leaves
+/// a truncated file that looks complete (it would be caught by the replay
+/// anyway, as a root mismatch).
+fn store(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = file.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, file)
+}
+
+/// Replays the downloaded tree of `checkpoint`: every bundle through the
+/// rules, every level-0 tile against the leaf hashes, every upper tile
+/// against the rebuilt tree, and the root against the checkpoint.
+///
+/// Returns the replay and, if an entry broke a rule, that rejection (the
+/// replay stopped there; the tiles and root were not checked).
+///
+/// # Errors
+/// [`ReplayError::Bundle`], [`ReplayError::TileMismatch`],
+/// [`ReplayError::RootMismatch`] (in [`AuditError::Replay`]), I/O errors.
+pub fn replay_tree(
+    downloaded: &Downloaded,
+    checkpoint: &Checkpoint,
+    threads: usize,
+    show_progress: bool,
+) -> Result<(Replay, Option<ReplayError>), AuditError> {
+    let size = checkpoint.size();
+    let mut replay = Replay::new(threads);
+    let bundles: Vec<TilePath> = entry_bundles_for_size(size).collect();
+    let bar = progress(size, "replay", show_progress);
+    for group in bundles.chunks(BUNDLES_PER_STEP) {
+        let raw: Vec<Vec<u8>> = group
+            .iter()
+            .map(|p| downloaded.bytes(p))
+            .collect::<Result<_, _>>()?;
+        let mut leaves: Vec<&[u8]> = Vec::with_capacity(group.len() * 256);
+        for (p, bytes) in group.iter().zip(&raw) {
+            let entries = parse_entry_bundle_exact(bytes, p.width()).map_err(|source| {
+                ReplayError::Bundle {
+                    bundle: p.index(),
+                    source,
+                }
+            })?;
+            leaves.extend(entries);
+        }
+        let hashes = match replay.replay(&leaves) {
+            Ok(h) => h,
+            Err(e @ ReplayError::Rejected { .. }) => {
+                bar.finish_and_clear();
+                return Ok((replay, Some(e)));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // Level-0 tiles hold exactly the leaf hashes of the same-numbered bundle.
+        for (k, p) in group.iter().enumerate() {
+            let tile = TilePath::hashes(0, p.index(), p.width()).map_err(|source| {
+                ReplayError::Bundle {
+                    bundle: p.index(),
+                    source,
+                }
+            })?;
+            let served = parse_tile(&downloaded.bytes(&tile)?, tile.width()).map_err(|_| {
+                ReplayError::TileMismatch {
+                    path: tile.to_string(),
+                }
+            })?;
+            let start = k * 256;
+            if served[..] != hashes[start..start + usize::from(p.width())] {
+                return Err(ReplayError::TileMismatch {
+                    path: tile.to_string(),
+                }
+                .into());
+            }
+        }
+        bar.inc(leaves.len() as u64);
+    }
+    bar.finish_and_clear();
+    if replay.root() != checkpoint.root() || replay.size() != size {
+        return Err(ReplayError::RootMismatch {
+            size,
+            expected: checkpoint.root(),
+            computed: replay.root(),
+        }
+        .into());
+    }
+    for tile in tiles_for_size(size).filter(|t| t.kind() != TileKind::Hashes { level: 0 }) {
+        let served = parse_tile(&downloaded.bytes(&tile)?, tile.width());
+        let ok = served.is_ok_and(|hashes| {
+            tile.node_ids()
+                .iter()
+                .zip(&hashes)
+                .all(|(id, h)| replay.upper_node(id) == Some(*h))
+        });
+        if !ok {
+            return Err(ReplayError::TileMismatch {
+                path: tile.to_string(),
+            }
+            .into());
+        }
+    }
+    Ok((replay, None))
+}
+
+/// Options of a full audit.
+#[derive(Clone, Debug)]
+pub struct FullOptions {
+    /// Where the reports (and `cache/`) go.
+    pub out: PathBuf,
+    /// Download threads (signatures use the machine's cores).
+    pub jobs: usize,
+    /// A `check` state file to prove consistency with and move forward.
+    pub state: Option<PathBuf>,
+    /// The anomaly thresholds.
+    pub thresholds: Thresholds,
+    /// Show progress bars (only drawn on a terminal).
+    pub progress: bool,
+}
+
+/// What a full audit found.
+#[derive(Debug)]
+pub struct FullOutcome {
+    /// The report (written to `out`).
+    pub report: Report,
+    /// Set when the state's checkpoint and today's disagree (proven
+    /// misbehaviour; also written to `out/evidence.json`).
+    pub evidence: Option<Evidence>,
+    /// Tiles and bundles fetched over the network by this run.
+    pub fetched: usize,
+    /// Full tiles and bundles found in the cache (fetched by an earlier run).
+    pub cached: usize,
+}
+
+impl FullOutcome {
+    /// Whether the log misbehaved (exit code 1).
+    #[must_use]
+    pub fn is_misbehaviour(&self) -> bool {
+        self.evidence.is_some() || self.report.rejection.is_some()
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
+
+/// Runs a full audit of the log at `fetcher`.
+///
+/// # Errors
+/// Network, I/O and state errors; verification failures other than a rule
+/// rejection or a fork (which are in the outcome, with the report).
+pub fn full(
+    fetcher: &Fetcher,
+    policy: &Policy,
+    options: &FullOptions,
+) -> Result<FullOutcome, AuditError> {
+    let signed = fetcher.checkpoint()?;
+    let verified = policy
+        .verify_checkpoint(&signed)
+        .map_err(AuditError::Checkpoint)?;
+    let cp = verified.checkpoint().clone();
+    std::fs::create_dir_all(&options.out).map_err(|e| AuditError::io(&options.out, e))?;
+    let mut found = None;
+    if let Some(state) = &options.state {
+        if let Some(old) = load_state(state, policy)? {
+            let c = prove_consistency(fetcher, &old, &cp)?;
+            let note = std::fs::read(state)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<crate::check::CheckState>(&b).ok())
+                .map(|s| s.checkpoint)
+                .unwrap_or_default();
+            found = evidence(&c, &old, &note, &cp, &signed);
+            if let Consistency::Consistent { .. } = c {
+            } else if let Some(e) = &found {
+                write_json(&options.out.join("evidence.json"), e)?;
+            }
+        }
+    }
+    let downloaded = download(
+        fetcher,
+        cp.size(),
+        Some(&options.out.join("cache")),
+        options.jobs,
+        options.progress,
+    )?;
+    let (replay, rejection) = replay_tree(&downloaded, &cp, cores(), options.progress)?;
+    let rejection = rejection.map(|e| match e {
+        ReplayError::Rejected { index, rejection } => Anomaly {
+            kind: "rule_rejection",
+            index,
+            campaign: None,
+            detail: format!("rule {}: {rejection}", rejection.code()),
+        },
+        other => Anomaly {
+            kind: "rule_rejection",
+            index: replay.size(),
+            campaign: None,
+            detail: other.to_string(),
+        },
+    });
+    let report = report::build(
+        &replay,
+        cp.origin(),
+        &cp.root().to_base64(),
+        options.thresholds,
+        rejection,
+    );
+    report.write(&options.out)?;
+    if let (Some(state), None, None) = (&options.state, &found, &report.rejection) {
+        save_state(state, &cp, &signed)?;
+    }
+    Ok(FullOutcome {
+        report,
+        evidence: found,
+        fetched: downloaded.fetched,
+        cached: downloaded.cached,
+    })
+}
+
+/// Writes `value` as pretty JSON, durably.
+///
+/// # Errors
+/// [`AuditError::Io`].
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), AuditError> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| AuditError::io(path, e.into()))?;
+    crate::durable::write_atomic(path, &bytes).map_err(|e| AuditError::io(path, e))
+}
+
+/// Which donation to trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Selector {
+    /// By entry index.
+    Index(u64),
+    /// By statement id.
+    Id(String),
+    /// By external reference (bank transaction id), any channel.
+    Ref(String),
+}
+
+/// A trace recomputed locally and confirmed by the server.
+#[derive(Clone, Debug)]
+pub struct TraceOutcome {
+    /// The donation's entry index.
+    pub index: u64,
+    /// The trace (the JSON of `minhbach_ledger::trace::Trace`).
+    pub trace: serde_json::Value,
+}
+
+/// Replays the log at `fetcher` (cache in `cache`, if given), traces a
+/// donation locally and compares with the server's
+/// `/api/v1/donations/{index}/trace` (and `/api/v1/lookup` for `--id` and
+/// `--ref`).
+///
+/// # Errors
+/// [`AuditError::ServerDisagrees`] (misbehaviour), [`AuditError::NotFound`],
+/// a rule rejection during the replay, network and I/O errors.
+pub fn trace(
+    fetcher: &Fetcher,
+    policy: &Policy,
+    selector: &Selector,
+    cache: Option<&Path>,
+    jobs: usize,
+) -> Result<TraceOutcome, AuditError> {
+    let signed = fetcher.checkpoint()?;
+    let cp = policy
+        .verify_checkpoint(&signed)
+        .map_err(AuditError::Checkpoint)?
+        .checkpoint()
+        .clone();
+    let downloaded = download(fetcher, cp.size(), cache, jobs, false)?;
+    let (replay, rejection) = replay_tree(&downloaded, &cp, cores(), false)?;
+    if let Some(e) = rejection {
+        return Err(e.into());
+    }
+    let state = &replay.state;
+    let not_found = |what: String| AuditError::NotFound { what };
+    let (index, lookup) = match selector {
+        Selector::Index(i) => (*i, None),
+        Selector::Id(id) => {
+            let (i, _) = state
+                .entry_of_id(id)
+                .ok_or_else(|| not_found(format!("statement id {id}")))?;
+            (i, Some(format!("api/v1/lookup?id={}", encode(id))))
+        }
+        Selector::Ref(r) => {
+            let i = [
+                Channel::Bank,
+                Channel::EWallet,
+                Channel::Cash,
+                Channel::InKind,
+            ]
+            .into_iter()
+            .find_map(|c| state.entry_of_ref(c, r))
+            .ok_or_else(|| not_found(format!("external reference {r}")))?;
+            (i, Some(format!("api/v1/lookup?ref={}", encode(r))))
+        }
+    };
+    let local = replay
+        .trace
+        .trace(state, index)
+        .ok_or_else(|| not_found(format!("entry {index} is not a donation")))?;
+    let local = serde_json::to_value(&local).map_err(|e| AuditError::NotFound {
+        what: format!("trace of {index}: {e}"),
+    })?;
+    if let Some(path) = lookup {
+        let server = fetcher.json(&path)?;
+        if server.get("index").and_then(serde_json::Value::as_u64) != Some(index) {
+            return Err(AuditError::ServerDisagrees {
+                what: "lookup",
+                server: Box::new(server),
+                local: Box::new(serde_json::json!({ "index": index })),
+            });
+        }
+    }
+    let server = match fetcher.json(&format!("api/v1/donations/{index}/trace")) {
+        Ok(v) => v,
+        Err(e @ FetchError::Status { .. }) if e.is_not_found() => serde_json::Value::Null,
+        Err(e) => return Err(e.into()),
+    };
+    if server != local {
+        return Err(AuditError::ServerDisagrees {
+            what: "trace",
+            server: Box::new(server),
+            local: Box::new(local),
+        });
+    }
+    Ok(TraceOutcome {
+        index,
+        trace: local,
+    })
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters kept).
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
