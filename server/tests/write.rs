@@ -1,0 +1,397 @@
+//! The write API over a real RocksDB log seeded with the demo history:
+//! accepted, idempotent, refused for each kind of reason with the right
+//! status and code, nothing written on refusal, batches judged per item, and
+//! receipts that verify against the published checkpoint.
+
+use axum::body::{to_bytes, Body};
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use ed25519_dalek::SigningKey;
+use minhbach_ledger::checkpoint::open_checkpoint;
+use minhbach_ledger::envelope::{Envelope, STATEMENT_PAYLOAD_TYPE};
+use minhbach_ledger::merkle;
+use minhbach_ledger::receipt::ReceiptBundle;
+use minhbach_ledger::store::LogStore as _;
+use minhbach_server::app;
+use minhbach_server::datadir::DataDir;
+use minhbach_server::demo::{self, DemoOptions, Prepared};
+use serde_json::{json, Value};
+use tower::ServiceExt as _;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    prepared: Prepared,
+    app: Router,
+}
+
+fn system_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from(std::time::SystemTime::now())
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let prepared = demo::prepare(
+        dir.path(),
+        DemoOptions { donations: 200 },
+        system_now(),
+        &mut rand_core::OsRng,
+    )
+    .unwrap();
+    let app = app(prepared.state.clone());
+    Fixture { dir, prepared, app }
+}
+
+impl Fixture {
+    fn key(&self, id: &str) -> SigningKey {
+        DataDir::new(self.dir.path())
+            .load_or_create_official(id, "unused", &mut rand_core::OsRng)
+            .unwrap()
+    }
+
+    fn size(&self) -> u64 {
+        self.prepared.state.store().tree_size().unwrap()
+    }
+
+    async fn post(&self, uri: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        let response = self
+            .app
+            .clone()
+            .oneshot(
+                Request::post(uri)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = to_bytes(response.into_body(), 1 << 24).await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        let response = self
+            .app
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = to_bytes(response.into_body(), 1 << 24).await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+}
+
+fn donation(id: &str, external_ref: &str, amount: u64) -> Vec<u8> {
+    let t = system_now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    serde_json::to_vec(&json!({
+        "type": "donation", "id": id, "time": t, "campaign": demo::STORM,
+        "account": "mttq-vcb-0011001932418", "amount": amount, "asset": "VND",
+        "channel": "bank", "external_ref": external_ref, "received_at": t,
+    }))
+    .unwrap()
+}
+
+fn sign(payload: Vec<u8>, keys: &[&SigningKey]) -> Vec<u8> {
+    let mut e = Envelope::sign(STATEMENT_PAYLOAD_TYPE, payload, keys[0]);
+    for k in &keys[1..] {
+        e.add_signature(k).unwrap();
+    }
+    e.to_json()
+}
+
+#[tokio::test]
+async fn accepts_then_answers_a_resubmission_with_the_same_entry() {
+    let f = fixture();
+    let intake = f.key("intake-1");
+    let before = f.size();
+    let body = sign(
+        donation("test-donation-1", "FT26327TEST0001", 1_500_000),
+        &[&intake],
+    );
+    let (status, answer) = f.post("/api/v1/entries", body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["index"], before);
+    assert_eq!(answer["existing"], false);
+    assert_eq!(answer["type"], "donation");
+    assert_eq!(answer["statement_id"], "test-donation-1");
+    assert_eq!(f.size(), before + 1);
+
+    // The same envelope again: the same entry, nothing appended.
+    let (status, again) = f.post("/api/v1/entries", body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["index"], before);
+    assert_eq!(again["existing"], true);
+    assert_eq!(again["leaf_hash"], answer["leaf_hash"]);
+    assert_eq!(f.size(), before + 1);
+
+    // Found by reference and by id; its trace shows it unspent.
+    let (status, found) = f.get("/api/v1/lookup?ref=FT26327TEST0001").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(found["index"], before);
+    let (_, found) = f.get("/api/v1/lookup?id=test-donation-1").await;
+    assert_eq!(found["index"], before);
+    let (status, trace) = f.get(&format!("/api/v1/donations/{before}/trace")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(trace["amount"], 1_500_000);
+    assert_eq!(trace["unspent"], 1_500_000);
+}
+
+#[tokio::test]
+async fn every_refusal_has_its_status_and_code_and_writes_nothing() {
+    let f = fixture();
+    let intake = f.key("intake-1");
+    let approver = f.key("approver-1");
+    let stranger = SigningKey::from_bytes(&[9; 32]);
+    let logged = sign(donation("test-d-1", "FT26327TEST0100", 100_000), &[&intake]);
+    assert_eq!(f.post("/api/v1/entries", logged).await.0, StatusCode::OK);
+    let size = f.size();
+
+    let mut bad_sig: Value = serde_json::from_slice(&sign(
+        donation("test-d-2", "FT26327TEST0101", 1),
+        &[&intake],
+    ))
+    .unwrap();
+    let other = Envelope::sign(STATEMENT_PAYLOAD_TYPE, b"{}".to_vec(), &intake);
+    bad_sig["signatures"][0]["sig"] =
+        json!(serde_json::from_slice::<Value>(&other.to_json()).unwrap()["signatures"][0]["sig"]);
+    let overspend = serde_json::to_vec(&json!({
+        "type": "disbursement", "id": "test-x-1",
+        "time": system_now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "campaign": demo::FLOOD, "amount": 9_000_000_000_000u64, "asset": "VND",
+        "recipient": {"organization": "Ủy ban nhân dân phường Phú Xuân"},
+        "region": "46-19753", "purpose": "Quá số dư",
+    }))
+    .unwrap();
+    let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
+        (
+            "not JSON",
+            b"{".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "malformed",
+        ),
+        (
+            "not an envelope",
+            b"{\"a\":1}".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "malformed",
+        ),
+        (
+            "bad signature",
+            serde_json::to_vec(&bad_sig).unwrap(),
+            StatusCode::UNAUTHORIZED,
+            "bad_signature",
+        ),
+        (
+            "unknown key",
+            sign(donation("test-d-3", "FT26327TEST0102", 1), &[&stranger]),
+            StatusCode::UNAUTHORIZED,
+            "unknown_key",
+        ),
+        (
+            "no intake role",
+            sign(donation("test-d-4", "FT26327TEST0103", 1), &[&approver]),
+            StatusCode::FORBIDDEN,
+            "unauthorized",
+        ),
+        (
+            "same reference, other statement",
+            sign(donation("test-d-5", "FT26327TEST0100", 7), &[&intake]),
+            StatusCode::CONFLICT,
+            "duplicate",
+        ),
+        (
+            "more than the balance",
+            sign(overspend.clone(), &[&approver, &f.key("approver-2")]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "overspend",
+        ),
+        (
+            "one approval where two are needed",
+            sign(overspend, &[&approver]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "insufficient_approvals",
+        ),
+    ];
+    for (what, body, status, code) in cases {
+        let (got, problem) = f.post("/api/v1/entries", body).await;
+        assert_eq!(got, status, "{what}: {problem}");
+        assert_eq!(problem["code"], code, "{what}: {problem}");
+        assert_eq!(problem["status"], status.as_u16(), "{what}");
+        assert!(
+            problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{what}"
+        );
+        assert_eq!(f.size(), size, "{what}: nothing written");
+    }
+    let (_, dup) = f
+        .post(
+            "/api/v1/entries",
+            sign(donation("test-d-6", "FT26327TEST0100", 8), &[&intake]),
+        )
+        .await;
+    assert_eq!(
+        dup["existing_index"],
+        size - 1,
+        "a duplicate points at the logged entry"
+    );
+
+    // Query and size limits.
+    let (status, problem) = f.post("/api/v1/entries?wait=later", b"{}".to_vec()).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("malformed"))
+    );
+    let too_many = format!("[{}]", vec!["{}"; 1001].join(","));
+    let (status, problem) = f.post("/api/v1/entries", too_many.into_bytes()).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large"))
+    );
+    assert_eq!(f.size(), size);
+}
+
+#[tokio::test]
+async fn a_batch_is_judged_per_item_and_wait_returns_verifiable_receipts() {
+    let f = fixture();
+    let intake = f.key("intake-1");
+    let size = f.size();
+    let good1 = sign(donation("test-b-1", "FT26327TESTB001", 200_000), &[&intake]);
+    let bad = sign(donation("test-b-2", "FT26327TESTB002", 0), &[&intake]);
+    let good2 = sign(donation("test-b-3", "FT26327TESTB003", 300_000), &[&intake]);
+    let mut body = b"[".to_vec();
+    body.extend_from_slice(&good1);
+    body.push(b',');
+    body.extend_from_slice(&bad);
+    body.push(b',');
+    body.extend_from_slice(&good2);
+    body.push(b']');
+    let (status, answer) = f.post("/api/v1/entries?wait=checkpoint", body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0]["index"], size);
+    assert_eq!(results[1]["problem"]["code"], "malformed");
+    assert_eq!(results[2]["index"], size + 1);
+    assert_eq!(f.size(), size + 2);
+
+    let verifier = f.prepared.state.verifier().clone();
+    for r in [&results[0], &results[2]] {
+        let bundle =
+            ReceiptBundle::from_json(serde_json::to_vec(&r["receipt"]).unwrap().as_slice())
+                .unwrap();
+        assert_eq!(bundle.proof.index, r["index"].as_u64().unwrap());
+        let checkpoint = open_checkpoint(&bundle.proof.checkpoint, &verifier, &[]).unwrap();
+        let c = checkpoint.checkpoint();
+        assert!(c.size() > bundle.proof.index);
+        merkle::verify_inclusion(
+            &merkle::leaf_hash(&bundle.leaf),
+            bundle.proof.index,
+            c.size(),
+            &bundle.proof.hashes,
+            &c.root(),
+        )
+        .unwrap();
+        // The receipt route gives a bundle for the same leaf.
+        let (status, again) = f.get(&format!("/api/v1/receipts/{}", r["index"])).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(again["leaf"], r["receipt"]["leaf"]);
+    }
+
+    // A dry run checks without logging.
+    let dry = sign(donation("test-b-4", "FT26327TESTB004", 1_000), &[&intake]);
+    let (status, answer) = f.post("/api/v1/entries?dry_run=true", dry).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["ok"], true);
+    assert_eq!(f.size(), size + 2);
+    let (status, answer) = f
+        .post(
+            "/api/v1/entries?dry_run=true",
+            sign(donation("test-b-5", "FT26327TESTB001", 5), &[&intake]),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::CONFLICT, Some("duplicate"))
+    );
+}
+
+#[tokio::test]
+async fn the_books_answer_campaigns_keys_accounts_coverage_feedback_and_metrics() {
+    let f = fixture();
+    let (status, campaigns) = f.get("/api/v1/campaigns").await;
+    assert_eq!(status, StatusCode::OK);
+    let list = campaigns["campaigns"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["campaign"], demo::STORM, "priority 1 first");
+    for c in list {
+        for a in c["assets"].as_array().unwrap() {
+            let (i, o, b) = (
+                a["total_in"].as_u64().unwrap(),
+                a["total_out"].as_u64().unwrap(),
+                a["balance"].as_u64().unwrap(),
+            );
+            assert_eq!(i - o, b);
+        }
+    }
+    let (status, one) = f.get(&format!("/api/v1/campaigns/{}", demo::FLOOD)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["accounts"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        f.get("/api/v1/campaigns/khong-co").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        f.get("/api/v1/campaigns/Not%20A%20Slug").await.0,
+        StatusCode::BAD_REQUEST
+    );
+
+    let (_, keys) = f.get("/api/v1/keys").await;
+    assert_eq!(keys["governance_threshold"], 2);
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 9);
+    let (_, accounts) = f.get("/api/v1/accounts").await;
+    assert_eq!(accounts["accounts"].as_array().unwrap().len(), 3);
+    let (_, coverage) = f.get("/api/v1/coverage").await;
+    assert!(!coverage["cells"].as_array().unwrap().is_empty());
+    let (_, feedback) = f.get("/api/v1/feedback").await;
+    let opened: u64 = feedback["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["opened"].as_u64().unwrap())
+        .sum();
+    assert_eq!(opened, 6);
+    assert_eq!(
+        f.get("/api/v1/lookup?ref=nope").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(f.get("/api/v1/lookup").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        f.get("/api/v1/lookup?ref=a&channel=pigeon").await.0,
+        StatusCode::BAD_REQUEST
+    );
+
+    let response = f
+        .app
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let text = String::from_utf8(
+        to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        text.contains(&format!("minhbach_tree_size {}\n", f.size())),
+        "{text}"
+    );
+}
