@@ -28,7 +28,6 @@
 //! * `logged_at` comes from the clock, never decreases, and has millisecond
 //!   precision (DESIGN 4.3).
 
-use std::collections::HashMap;
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
@@ -37,7 +36,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
 use minhbach_ledger::checkpoint::{sign_checkpoint, Checkpoint, LogSigner};
 use minhbach_ledger::envelope::{Envelope, KeyId};
-use minhbach_ledger::leaf::{Leaf, LeafError};
+use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::log::{Log, LogError};
 use minhbach_ledger::merkle::{leaf_hash, Hash};
 use minhbach_ledger::rules::{Rejection, State};
@@ -192,7 +191,7 @@ pub fn check_envelopes(
                 .unwrap_or_else(|| Err(minhbach_ledger::envelope::EnvelopeError::NoSignatures));
             // An unknown key (before genesis, or granted since) is checked
             // again in order by the sequencer.
-            let signers = verdict.map_err(envelope_rejection);
+            let signers = verdict.map_err(Rejection::from);
             Ok(Checked {
                 envelope,
                 statement,
@@ -200,15 +199,6 @@ pub fn check_envelopes(
             })
         })
         .collect()
-}
-
-fn envelope_rejection(e: minhbach_ledger::envelope::EnvelopeError) -> Rejection {
-    use minhbach_ledger::envelope::EnvelopeError;
-    match e {
-        EnvelopeError::BadSignature { keyid } => Rejection::BadSignature { keyid },
-        EnvelopeError::UnknownKey { keyid } => Rejection::UnknownKey { keyid },
-        _ => Rejection::MalformedEnvelope { what: "envelope" },
-    }
 }
 
 /// An accepted (or already logged) statement.
@@ -336,7 +326,6 @@ impl Core {
         let logged_at = logged_at(now, books.state.last_logged_at());
         let first_index = self.log.size();
         let mut leaves: Vec<Vec<u8>> = Vec::new();
-        let mut payloads: HashMap<u64, Vec<u8>> = HashMap::new();
         let mut all_effects = Vec::new();
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
@@ -346,7 +335,6 @@ impl Core {
                     checked,
                     logged_at,
                     &mut leaves,
-                    &mut payloads,
                     &mut all_effects,
                 )
             });
@@ -394,7 +382,6 @@ impl Core {
         checked: Checked,
         logged_at: DateTime<Utc>,
         leaves: &mut Vec<Vec<u8>>,
-        payloads: &mut HashMap<u64, Vec<u8>>,
         all_effects: &mut Vec<minhbach_ledger::rules::Effects>,
     ) -> Outcome {
         let Checked {
@@ -412,18 +399,12 @@ impl Core {
         let payload = envelope.payload().to_vec();
         let statement_id = statement.id().as_str().to_owned();
         let kind = statement.kind().as_str();
-        let bytes = Leaf::new(logged_at, envelope)
-            .encode()
-            .map_err(|e| match e {
-                LeafError::TooLarge { size, max } => Rejection::LeafTooLarge { size, max },
-                _ => Rejection::MalformedEnvelope { what: "leaf" },
-            })?;
+        let bytes = Leaf::new(logged_at, envelope).encode()?;
         let hash = leaf_hash(&bytes);
         match state.apply_verified(Digest(hash.0), logged_at, statement, signers) {
             Ok(effects) => {
                 let index = effects.index;
                 all_effects.push(effects);
-                payloads.insert(index, payload);
                 leaves.push(bytes);
                 Ok(Accepted {
                     index,
@@ -437,7 +418,7 @@ impl Core {
                 let Some(existing) = rejection.existing_index() else {
                     return Err(rejection);
                 };
-                match self.logged_payload(existing, payloads) {
+                match self.logged_payload(existing) {
                     Some((logged, logged_hash)) if logged == payload => Ok(Accepted {
                         index: existing,
                         leaf_hash: logged_hash,

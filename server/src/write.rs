@@ -333,7 +333,7 @@ fn dry_run(
             let logged_at = state.last_logged_at().map_or(now, |l| l.max(now));
             let bytes = Leaf::new(logged_at, envelope)
                 .encode()
-                .map_err(|e| ApiError::Malformed(e.to_string()))?;
+                .map_err(|e| ApiError::Rejected(e.into()))?;
             let entry = VerifiedEntry {
                 index: state.next_index(),
                 leaf_hash: Digest(leaf_hash(&bytes).0),

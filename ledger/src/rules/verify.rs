@@ -13,11 +13,25 @@ use crate::leaf::{Leaf, LeafError};
 use crate::merkle::leaf_hash;
 use crate::statement::{Digest, Statement};
 
-fn envelope_rejection(e: EnvelopeError) -> Rejection {
-    match e {
-        EnvelopeError::BadSignature { keyid } => Rejection::BadSignature { keyid },
-        EnvelopeError::UnknownKey { keyid } => Rejection::UnknownKey { keyid },
-        _ => Rejection::MalformedEnvelope { what: "envelope" },
+/// A failed envelope check as the rules report it (the server's batch
+/// verification and the single check below map errors identically).
+impl From<EnvelopeError> for Rejection {
+    fn from(e: EnvelopeError) -> Self {
+        match e {
+            EnvelopeError::BadSignature { keyid } => Rejection::BadSignature { keyid },
+            EnvelopeError::UnknownKey { keyid } => Rejection::UnknownKey { keyid },
+            _ => Rejection::MalformedEnvelope { what: "envelope" },
+        }
+    }
+}
+
+/// A leaf that cannot be encoded or parsed, as the rules report it.
+impl From<LeafError> for Rejection {
+    fn from(e: LeafError) -> Self {
+        match e {
+            LeafError::TooLarge { size, max } => Rejection::LeafTooLarge { size, max },
+            _ => Rejection::MalformedEnvelope { what: "leaf" },
+        }
     }
 }
 
@@ -57,7 +71,7 @@ impl State {
             }),
             _ => envelope.verify(|k| self.verifying_key(k)),
         }
-        .map_err(envelope_rejection)?;
+        .map_err(Rejection::from)?;
         Ok((statement, signers))
     }
 
@@ -67,10 +81,7 @@ impl State {
     /// # Errors
     /// As [`State::verify_envelope`], plus `too_large` and `malformed` for the leaf.
     pub fn verify_leaf(&self, index: u64, bytes: &[u8]) -> Result<VerifiedEntry, Rejection> {
-        let leaf = Leaf::parse(bytes).map_err(|e| match e {
-            LeafError::TooLarge { size, max } => Rejection::LeafTooLarge { size, max },
-            _ => Rejection::MalformedEnvelope { what: "leaf" },
-        })?;
+        let leaf = Leaf::parse(bytes)?;
         let (statement, signers) = self.verify_envelope(&leaf.envelope)?;
         Ok(VerifiedEntry {
             index,
