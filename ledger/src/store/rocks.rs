@@ -246,6 +246,71 @@ impl RocksStore {
         cp.create_checkpoint(path).map_err(backend)
     }
 
+    /// Rebuilds the `hashes` column family (every node hash: a derived
+    /// index) from the leaves alone, and reloads the in-memory upper levels.
+    ///
+    /// The leaves are read twice: a first pass recomputes the root and
+    /// compares it with the root recorded at the last commit, so nothing is
+    /// rewritten when the leaves themselves are damaged; the second pass
+    /// deletes every stored node and writes the recomputed ones, `chunk`
+    /// leaves per write batch, the last one fsync'd. A crash during the
+    /// second pass leaves the leaves untouched: running it again repairs
+    /// the hashes. Needs exclusive use of the store (`&mut self`).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if the leaves do not hash to the stored root,
+    /// [`StoreError::MissingLeaf`] if a leaf is missing, a backend error.
+    pub fn rebuild_hashes(&mut self, chunk: u64) -> Result<Hash, StoreError> {
+        let size = self.size.load(Ordering::Acquire);
+        let chunk = chunk.max(1);
+        let mut tree = crate::merkle::Tree::new();
+        let mut nodes = Vec::new();
+        let mut at = 0;
+        while at < size {
+            let end = size.min(at + chunk);
+            for leaf in self.read_leaves(at, end)? {
+                nodes.clear();
+                tree.append(crate::merkle::leaf_hash(&leaf), &mut nodes);
+            }
+            at = end;
+        }
+        let root = tree.root();
+        let stored = self.stored_root()?;
+        if size > 0 && stored != Some(root) {
+            return Err(StoreError::Corrupt {
+                what: "the leaves do not hash to the root recorded at the last commit",
+            });
+        }
+
+        let hashes_cf = self.cf(CF_HASHES)?;
+        let mut wb = WriteBatch::default();
+        wb.delete_range_cf(hashes_cf, [0u8; 9], [u8::MAX; 9]);
+        self.db.write(wb).map_err(backend)?;
+        let mut tree = crate::merkle::Tree::new();
+        at = 0;
+        while at < size {
+            let end = size.min(at + chunk);
+            let mut wb = WriteBatch::default();
+            for leaf in self.read_leaves(at, end)? {
+                nodes.clear();
+                tree.append(crate::merkle::leaf_hash(&leaf), &mut nodes);
+                for (id, hash) in &nodes {
+                    wb.put_cf(hashes_cf, node_key(*id), hash.as_bytes());
+                }
+            }
+            self.db.write(wb).map_err(backend)?;
+            at = end;
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db
+            .write_opt(WriteBatch::default(), &wo)
+            .map_err(backend)?;
+        self.db.flush_wal(true).map_err(backend)?;
+        self.load_upper()?;
+        Ok(root)
+    }
+
     /// The root recorded with the last commit.
     ///
     /// # Errors
@@ -411,6 +476,62 @@ mod tests {
             dirs.push(dir);
             store
         });
+    }
+
+    #[test]
+    fn rebuild_hashes_restores_every_node_and_refuses_damaged_leaves() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(RocksStore::open(dir.path()).unwrap()).unwrap();
+        let leaves: Vec<Vec<u8>> = (0..1000u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        for batch in leaves.chunks(77) {
+            log.append(batch, &[], sign).unwrap();
+        }
+        let root = log.root();
+        let proof = log.inclusion_proof(517, 1000).unwrap();
+        let proof64 = log.inclusion_proof(64, 1000).unwrap();
+        drop(log);
+
+        // Damage the derived index: drop one node and overwrite another.
+        {
+            let store = RocksStore::open(dir.path()).unwrap();
+            let cf = store.cf(CF_HASHES).unwrap();
+            store
+                .db
+                .delete_cf(
+                    cf,
+                    node_key(NodeId {
+                        level: 0,
+                        index: 517,
+                    }),
+                )
+                .unwrap();
+            store
+                .db
+                .put_cf(cf, node_key(NodeId { level: 3, index: 9 }), [7u8; 32])
+                .unwrap();
+            // Leaf 516's proof needs node (0, 517), now missing; leaf 64's
+            // needs (3, 9), now wrong.
+            let log = Log::open(store).unwrap();
+            assert!(log.inclusion_proof(516, 1000).is_err());
+            assert_ne!(log.inclusion_proof(64, 1000).unwrap(), proof64);
+        }
+        let mut store = RocksStore::open(dir.path()).unwrap();
+        assert_eq!(store.rebuild_hashes(100).unwrap(), root);
+        let log = Log::open(store).unwrap();
+        assert_eq!(log.root(), root);
+        assert_eq!(log.inclusion_proof(517, 1000).unwrap(), proof);
+        assert_eq!(log.inclusion_proof(64, 1000).unwrap(), proof64);
+        assert_eq!(log.verify_from_leaves(64).unwrap(), root);
+        drop(log);
+
+        // A damaged leaf: refused, and nothing is rewritten.
+        let mut store = RocksStore::open(dir.path()).unwrap();
+        let cf = store.cf(CF_LEAVES).unwrap();
+        store.db.put_cf(cf, 3u64.to_be_bytes(), b"forged").unwrap();
+        let err = store.rebuild_hashes(100).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        let node = store.read_hashes(&[NodeId { level: 0, index: 3 }]).unwrap();
+        assert_eq!(node[0], merkle::leaf_hash(&leaves[3]));
     }
 
     #[test]
