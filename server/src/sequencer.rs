@@ -148,7 +148,6 @@ pub struct Checked {
 
 impl Checked {
     /// The envelope, its statement and the signature verdict.
-    #[must_use]
     pub fn into_parts(self) -> (Envelope, Statement, Result<Vec<KeyId>, Rejection>) {
         (self.envelope, self.statement, self.signers)
     }
@@ -188,7 +187,7 @@ pub fn check_envelopes(
             let (envelope, statement) = p?;
             let verdict = verdicts
                 .next()
-                .unwrap_or_else(|| Err(minhbach_ledger::envelope::EnvelopeError::NoSignatures));
+                .unwrap_or(Err(minhbach_ledger::envelope::EnvelopeError::NoSignatures));
             // An unknown key (before genesis, or granted since) is checked
             // again in order by the sequencer.
             let signers = verdict.map_err(Rejection::from);
@@ -418,7 +417,7 @@ impl Core {
                 let Some(existing) = rejection.existing_index() else {
                     return Err(rejection);
                 };
-                match self.logged_payload(existing) {
+                match self.logged_payload(existing, leaves) {
                     Some((logged, logged_hash)) if logged == payload => Ok(Accepted {
                         index: existing,
                         leaf_hash: logged_hash,
@@ -432,18 +431,15 @@ impl Core {
         }
     }
 
-    /// The payload and leaf hash of entry `index`: from this batch, or from
-    /// the store.
-    fn logged_payload(&self, index: u64, batch: &HashMap<u64, Vec<u8>>) -> Option<(Vec<u8>, Hash)> {
-        if index >= self.log.size() {
-            // In this very batch: answering `existing` needs its hash, which
-            // the caller of the first copy gets; the second copy is a
-            // duplicate of an entry not yet committed.
-            let _ = batch.get(&index)?;
-            return None;
-        }
-        let mut leaves = self.log.store().read_leaves(index, index + 1).ok()?;
-        let bytes = leaves.pop()?;
+    /// The payload and leaf hash of entry `index`: from the leaves of this
+    /// batch (not yet committed), or from the store.
+    fn logged_payload(&self, index: u64, batch: &[Vec<u8>]) -> Option<(Vec<u8>, Hash)> {
+        let committed = self.log.size();
+        let bytes = if index >= committed {
+            batch.get(usize::try_from(index - committed).ok()?)?.clone()
+        } else {
+            self.log.store().read_leaves(index, index + 1).ok()?.pop()?
+        };
         let leaf = Leaf::parse(&bytes).ok()?;
         Some((leaf.envelope.payload().to_vec(), leaf_hash(&bytes)))
     }
