@@ -93,8 +93,14 @@ pub enum DemoError {
 /// How much history to seed.
 #[derive(Debug, Clone, Copy)]
 pub struct DemoOptions {
-    /// The number of donations.
+    /// The number of donations (at least [`DemoOptions::MIN_DONATIONS`]).
     pub donations: usize,
+}
+
+impl DemoOptions {
+    /// The fewest donations the demo seeds: its fixed payments (commune
+    /// support, rice, household aid) need at least this much money in.
+    pub const MIN_DONATIONS: usize = 300;
 }
 
 impl Default for DemoOptions {
@@ -571,6 +577,9 @@ fn history<R: CryptoRngCore>(
     now: DateTime<Utc>,
 ) -> Result<(), DemoError> {
     const GOV: &[&str] = &["governance-1", "governance-2"];
+    let options = DemoOptions {
+        donations: options.donations.max(DemoOptions::MIN_DONATIONS),
+    };
     let mut t = now - Duration::days(3);
     let governance: Vec<Value> = ["governance-1", "governance-2", "governance-3"]
         .iter()

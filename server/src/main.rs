@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use minhbach_server::config::{ConfigFile, Overrides};
 use minhbach_server::demo::{self, DemoOptions};
-use minhbach_server::AppState;
+use minhbach_server::{ops, AppState};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{fmt, EnvFilter};
@@ -33,14 +34,51 @@ enum Command {
         #[arg(long, env = "MINHBACH_DATA", default_value = "./minhbach-data")]
         data: PathBuf,
     },
-    /// Serves an existing data directory.
+    /// Serves an existing data directory. Settings come from the config
+    /// file, overridden by the environment, overridden by flags.
     Serve {
-        /// The address to listen on.
-        #[arg(long, env = "MINHBACH_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
+        /// A TOML configuration file (see README: "Configuration").
+        #[arg(long, env = "MINHBACH_CONFIG")]
+        config: Option<PathBuf>,
+        /// The address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, env = "MINHBACH_LISTEN")]
+        listen: Option<SocketAddr>,
+        /// The data directory.
+        #[arg(long, env = "MINHBACH_DATA")]
+        data: Option<PathBuf>,
+    },
+    /// Creates a log: a new data directory, the log key (named for the
+    /// genesis origin) and entry 0, the genesis envelope signed by its
+    /// governance quorum (`minhbach new genesis`, `sign`, `cosign`).
+    Init {
+        /// The data directory to create.
+        #[arg(long, env = "MINHBACH_DATA")]
+        data: PathBuf,
+        /// The signed genesis envelope (JSON).
+        #[arg(long)]
+        genesis: PathBuf,
+    },
+    /// Rebuilds every derived index (node hashes, the books) from the
+    /// leaves alone, checked against the signed checkpoint. The server must
+    /// be stopped.
+    Reindex {
         /// The data directory.
         #[arg(long, env = "MINHBACH_DATA")]
         data: PathBuf,
+    },
+    /// Writes a consistent copy of the log (a RocksDB checkpoint) to a new
+    /// directory and verifies it. The server must be stopped.
+    Backup {
+        /// The data directory.
+        #[arg(long, env = "MINHBACH_DATA")]
+        data: PathBuf,
+        /// The new directory to write the copy to.
+        #[arg(long)]
+        to: PathBuf,
+        /// Copy the log's private signing key too (mode 0600). Without it
+        /// the copy can be served read-only after a restore, not extended.
+        #[arg(long)]
+        with_key: bool,
     },
 }
 
@@ -56,13 +94,9 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.command {
         Command::Demo { listen, data } => {
-            let prepared = demo::prepare(
-                &data,
-                DemoOptions::default(),
-                chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()),
-                &mut rand_core::OsRng,
-            )
-            .with_context(|| format!("preparing the demo in {}", data.display()))?;
+            let prepared =
+                demo::prepare(&data, DemoOptions::default(), now(), &mut rand_core::OsRng)
+                    .with_context(|| format!("preparing the demo in {}", data.display()))?;
             if prepared.seeded > 0 {
                 println!(
                     "Seeded a demo history of {} entries into {}.",
@@ -78,15 +112,85 @@ fn main() -> anyhow::Result<()> {
             }
             runtime.block_on(run(listen, prepared.state, prepared.size))
         }
-        Command::Serve { listen, data } => {
-            let (store, signer) = demo::open_existing(&data)
-                .with_context(|| format!("opening {}", data.display()))?;
-            let state = AppState::writer(store, signer, minhbach_server::WriteConfig::default())
+        Command::Serve {
+            config,
+            listen,
+            data,
+        } => {
+            let file = match &config {
+                Some(path) => ConfigFile::load(path)?,
+                None => ConfigFile::default(),
+            };
+            let config = file.resolve(Overrides { listen, data })?;
+            let (store, signer) = demo::open_existing(&config.data)
+                .with_context(|| format!("opening {}", config.data.display()))?;
+            let state = AppState::writer(store, signer, config.write)
                 .context("replaying the log and starting the sequencer")?;
             let size = state.tree_size().context("reading the tree size")?;
-            runtime.block_on(run(listen, state, size))
+            runtime.block_on(run(config.listen, state, size))
+        }
+        Command::Init { data, genesis } => {
+            let bytes = std::fs::read(&genesis)
+                .with_context(|| format!("reading {}", genesis.display()))?;
+            let done = ops::init(&data, &bytes, now(), &mut rand_core::OsRng)
+                .with_context(|| format!("creating a log in {}", data.display()))?;
+            println!("Created the log {} in {}.", done.origin, data.display());
+            println!("Entry 0 (genesis): leaf hash {}", done.leaf_hash.to_hex());
+            if done.key_created {
+                println!(
+                    "Generated the log key {} (keep it secret; back it up).",
+                    minhbach_server::datadir::DataDir::new(&data)
+                        .log_key_path()
+                        .display()
+                );
+            }
+            println!(
+                "Publish the log's verifier key; auditors and donors check checkpoints with it:"
+            );
+            println!("  {}", done.verifier);
+            println!(
+                "Serve it with: minhbach-server serve --data {}",
+                data.display()
+            );
+            Ok(())
+        }
+        Command::Reindex { data } => {
+            let done =
+                ops::reindex(&data).with_context(|| format!("reindexing {}", data.display()))?;
+            println!(
+                "Rebuilt the indexes of {} entries from the leaves in {:.1} s: root {} matches the signed checkpoint; {} statements replayed through the rules.",
+                done.size,
+                done.elapsed.as_secs_f64(),
+                done.root.to_base64(),
+                done.replayed
+            );
+            Ok(())
+        }
+        Command::Backup { data, to, with_key } => {
+            let done = ops::backup(&data, &to, with_key)
+                .with_context(|| format!("backing up {}", data.display()))?;
+            println!(
+                "Backed up {} entries to {}{}{}.",
+                done.size,
+                to.display(),
+                if done.checkpoint_verified {
+                    "; its checkpoint verifies with the log key"
+                } else {
+                    ""
+                },
+                if done.with_key {
+                    "; the private log key is included (mode 0600)"
+                } else {
+                    "; without the private log key"
+                }
+            );
+            Ok(())
         }
     }
+}
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
 }
 
 async fn run(listen: SocketAddr, state: AppState, size: u64) -> anyhow::Result<()> {

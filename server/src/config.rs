@@ -1,0 +1,286 @@
+//! The configuration of `minhbach-server serve`: a TOML file, overridden by
+//! environment variables, overridden by flags.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"        # MINHBACH_LISTEN, --listen
+//! data = "/var/lib/minhbach"       # MINHBACH_DATA, --data
+//!
+//! [write]
+//! rate_per_client = 20000          # statements per second per client IP (0: no limit)
+//! burst_per_client = 50000         # statements a client may send at once
+//! max_batch = 4096                 # statements per commit (one fsync, one checkpoint)
+//! batch_window_ms = 2              # how long a commit waits for more statements
+//! queue = 1024                     # requests waiting for the sequencer before 503
+//! ```
+//!
+//! Unknown keys are refused, so a typo never silently falls back to a
+//! default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::sequencer::BatchConfig;
+use crate::WriteConfig;
+
+/// The address a server listens on when nothing says otherwise: loopback
+/// only, so that exposing it is a decision.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// A configuration file, every key optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// The address to listen on.
+    pub listen: Option<SocketAddr>,
+    /// The data directory.
+    pub data: Option<PathBuf>,
+    /// The write path.
+    #[serde(default)]
+    pub write: WriteSection,
+}
+
+/// The `[write]` section.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteSection {
+    /// Statements per second per client (0: no limit).
+    pub rate_per_client: Option<u32>,
+    /// Statements a client may send at once.
+    pub burst_per_client: Option<u32>,
+    /// The most statements in one commit.
+    pub max_batch: Option<usize>,
+    /// How long a commit waits for more statements, in milliseconds.
+    pub batch_window_ms: Option<u64>,
+    /// Requests that may wait for the sequencer before others get 503.
+    pub queue: Option<usize>,
+}
+
+/// A configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this configuration.
+    #[error("{path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the line.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A value is out of range.
+    #[error("{key}: {reason}")]
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+    /// No data directory was given anywhere.
+    #[error("no data directory: give --data, MINHBACH_DATA or `data` in the config file")]
+    NoDataDir,
+}
+
+/// What `serve` runs with, after merging file, environment and flags.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// The data directory.
+    pub data: PathBuf,
+    /// The write path.
+    pub write: WriteConfig,
+}
+
+/// What the command line (flags, or their environment variables) gave;
+/// `None` where neither did.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--listen` / `MINHBACH_LISTEN`.
+    pub listen: Option<SocketAddr>,
+    /// `--data` / `MINHBACH_DATA`.
+    pub data: Option<PathBuf>,
+}
+
+impl ConfigFile {
+    /// Reads and parses `path`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Read`] or [`ConfigError::Parse`].
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Merges the file under `overrides` and over the defaults.
+    ///
+    /// # Errors
+    /// [`ConfigError::NoDataDir`], or [`ConfigError::Invalid`] for values
+    /// the server cannot run with.
+    pub fn resolve(self, overrides: Overrides) -> Result<ServeConfig, ConfigError> {
+        let defaults = WriteConfig::default();
+        let w = self.write;
+        let batch = BatchConfig {
+            max_batch: w.max_batch.unwrap_or(defaults.batch.max_batch),
+            window: w
+                .batch_window_ms
+                .map_or(defaults.batch.window, Duration::from_millis),
+            queue: w.queue.unwrap_or(defaults.batch.queue),
+        };
+        if batch.max_batch == 0 {
+            return Err(ConfigError::Invalid {
+                key: "write.max_batch",
+                reason: "must be at least 1",
+            });
+        }
+        if batch.queue == 0 {
+            return Err(ConfigError::Invalid {
+                key: "write.queue",
+                reason: "must be at least 1",
+            });
+        }
+        if batch.window > Duration::from_secs(1) {
+            return Err(ConfigError::Invalid {
+                key: "write.batch_window_ms",
+                reason: "at most 1000: every writer waits this long",
+            });
+        }
+        let write = WriteConfig {
+            batch,
+            rate_per_client: w.rate_per_client.unwrap_or(defaults.rate_per_client),
+            burst_per_client: w.burst_per_client.unwrap_or(defaults.burst_per_client),
+        };
+        if write.rate_per_client > 0 && write.burst_per_client == 0 {
+            return Err(ConfigError::Invalid {
+                key: "write.burst_per_client",
+                reason: "must be at least 1 when rate_per_client is set",
+            });
+        }
+        Ok(ServeConfig {
+            listen: overrides.listen.or(self.listen).unwrap_or_else(|| {
+                DEFAULT_LISTEN
+                    .parse()
+                    .expect("the default listen address parses")
+            }),
+            data: overrides.data.or(self.data).ok_or(ConfigError::NoDataDir)?,
+            write,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ConfigFile, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    #[test]
+    fn a_full_file_parses_and_overrides_the_defaults() {
+        let file = parse(
+            r#"
+listen = "0.0.0.0:9000"
+data = "/srv/minhbach"
+[write]
+rate_per_client = 10
+burst_per_client = 20
+max_batch = 512
+batch_window_ms = 5
+queue = 64
+"#,
+        )
+        .unwrap();
+        let c = file.resolve(Overrides::default()).unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(c.data, PathBuf::from("/srv/minhbach"));
+        assert_eq!(c.write.rate_per_client, 10);
+        assert_eq!(c.write.burst_per_client, 20);
+        assert_eq!(c.write.batch.max_batch, 512);
+        assert_eq!(c.write.batch.window, Duration::from_millis(5));
+        assert_eq!(c.write.batch.queue, 64);
+    }
+
+    #[test]
+    fn flags_and_environment_win_over_the_file_and_the_file_over_defaults() {
+        let file = parse("listen = \"0.0.0.0:9000\"\ndata = \"/a\"\n").unwrap();
+        let c = file
+            .clone()
+            .resolve(Overrides {
+                listen: Some("127.0.0.1:1".parse().unwrap()),
+                data: Some("/b".into()),
+            })
+            .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:1".parse().unwrap());
+        assert_eq!(c.data, PathBuf::from("/b"));
+
+        let c = parse("data = \"/a\"\n")
+            .unwrap()
+            .resolve(Overrides::default())
+            .unwrap();
+        assert_eq!(c.listen, DEFAULT_LISTEN.parse().unwrap());
+        assert!(c.listen.ip().is_loopback());
+        let defaults = WriteConfig::default();
+        assert_eq!(c.write.rate_per_client, defaults.rate_per_client);
+        assert_eq!(c.write.batch.max_batch, defaults.batch.max_batch);
+    }
+
+    #[test]
+    fn typos_wrong_types_and_bad_values_are_refused() {
+        let typo = parse("listne = \"127.0.0.1:1\"\n").unwrap_err();
+        assert!(typo.to_string().contains("listne"), "{typo}");
+        let section = parse("[write]\nmax_bach = 3\n").unwrap_err();
+        assert!(section.to_string().contains("max_bach"), "{section}");
+        assert!(parse("listen = \"not an address\"\n").is_err());
+        assert!(parse("[write]\nqueue = -1\n").is_err());
+
+        for (text, key) in [
+            ("data = \"/a\"\n[write]\nmax_batch = 0\n", "write.max_batch"),
+            ("data = \"/a\"\n[write]\nqueue = 0\n", "write.queue"),
+            (
+                "data = \"/a\"\n[write]\nbatch_window_ms = 5000\n",
+                "write.batch_window_ms",
+            ),
+            (
+                "data = \"/a\"\n[write]\nburst_per_client = 0\n",
+                "write.burst_per_client",
+            ),
+        ] {
+            match parse(text).unwrap().resolve(Overrides::default()) {
+                Err(ConfigError::Invalid { key: got, .. }) => assert_eq!(got, key),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            ConfigFile::default().resolve(Overrides::default()),
+            Err(ConfigError::NoDataDir)
+        ));
+    }
+
+    #[test]
+    fn a_missing_file_names_the_path() {
+        let err = ConfigFile::load(Path::new("/nonexistent/minhbach.toml")).unwrap_err();
+        assert!(
+            err.to_string().contains("/nonexistent/minhbach.toml"),
+            "{err}"
+        );
+    }
+}
