@@ -41,6 +41,9 @@ pub(crate) enum ApiError {
     /// The sequencer's queue is full or it is not running (HTTP 503,
     /// `overloaded`).
     Overloaded(String),
+    /// The path exists but not for this method (HTTP 405,
+    /// `method_not_allowed`).
+    MethodNotAllowed(String),
 }
 
 /// The HTTP status of a rule's rejection code: 400 for what does not parse,
@@ -90,6 +93,11 @@ impl ApiError {
             ),
             Self::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed", "Malformed request"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "Not found"),
+            Self::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+            ),
             Self::OutOfRange(_) => (
                 StatusCode::BAD_REQUEST,
                 "out_of_range",
@@ -133,7 +141,8 @@ impl ApiError {
             | Self::OutOfRange(d)
             | Self::TooLarge(d)
             | Self::RateLimited(d)
-            | Self::Overloaded(d) => d.clone(),
+            | Self::Overloaded(d)
+            | Self::MethodNotAllowed(d) => d.clone(),
         };
         let (title, existing_index) = match self {
             Self::Rejected(r) => (code_title(r.code()), r.existing_index()),

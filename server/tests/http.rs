@@ -198,6 +198,23 @@ async fn checkpoint_opens_with_the_log_key_and_matches_the_tree() {
     assert_eq!(health.status, StatusCode::OK);
 }
 
+/// RFC 9162 MTH of leaves `[start, end)`, taking every aligned run of 256
+/// leaves from its level-1 hash: the root from the tiles alone.
+fn root_from_tiles(level0: &[Hash], level1: &[Hash], start: usize, end: usize) -> Hash {
+    let n = end - start;
+    if n == 256 && start % 256 == 0 {
+        return level1[start / 256];
+    }
+    if n == 1 {
+        return level0[start];
+    }
+    let k = 1 << (usize::BITS - 1 - (n - 1).leading_zeros());
+    merkle::node_hash(
+        &root_from_tiles(level0, level1, start, start + k),
+        &root_from_tiles(level0, level1, start + k, end),
+    )
+}
+
 #[tokio::test]
 async fn every_tile_matches_the_stored_hashes_and_rebuilds_the_root() {
     let f = fixture();
@@ -208,15 +225,14 @@ async fn every_tile_matches_the_stored_hashes_and_rebuilds_the_root() {
 
     let paths: Vec<TilePath> = tiles_for_size(size).collect();
     let names: Vec<String> = paths.iter().map(ToString::to_string).collect();
-    assert_eq!(
-        names,
-        [
-            "tile/0/000",
-            "tile/0/001",
-            "tile/0/002.p/88",
-            "tile/1/000.p/2"
-        ]
-    );
+    // Full level-0 tiles, one partial level-0 tile and a partial level-1
+    // tile, as the fixture promises.
+    let (full, rest) = (size / 256, size % 256);
+    assert!(full >= 2 && rest > 0, "size {size}");
+    let mut expected: Vec<String> = (0..full).map(|n| format!("tile/0/{n:03}")).collect();
+    expected.push(format!("tile/0/{full:03}.p/{rest}"));
+    expected.push(format!("tile/1/000.p/{full}"));
+    assert_eq!(names, expected);
     let mut level0 = Vec::new();
     let mut level1 = Vec::new();
     for path in &paths {
@@ -240,16 +256,16 @@ async fn every_tile_matches_the_stored_hashes_and_rebuilds_the_root() {
     // Level 0 is the leaf hashes; each level-1 hash is the root of a full
     // level-0 tile; and the tiles alone give the checkpoint's root.
     assert_eq!(level0, leaf_hashes);
-    assert_eq!(level1, vec![mth(&level0[..256]), mth(&level0[256..512])]);
-    let root = merkle::node_hash(
-        &merkle::node_hash(&level1[0], &level1[1]),
-        &mth(&level0[512..]),
+    let tiles: Vec<Hash> = level0.chunks_exact(256).map(mth).collect();
+    assert_eq!(level1, tiles);
+    assert_eq!(
+        root_from_tiles(&level0, &level1, 0, level0.len()),
+        checkpoint.root()
     );
-    assert_eq!(root, checkpoint.root());
 
     // Entry bundles hold the stored leaves, which hash to the level-0 tiles.
     let bundles: Vec<TilePath> = entry_bundles_for_size(size).collect();
-    assert_eq!(bundles.len(), 3);
+    assert_eq!(bundles.len() as u64, size.div_ceil(256));
     let mut leaves = Vec::new();
     for path in &bundles {
         let answer = get(&f.app, &format!("/{path}")).await;
@@ -272,9 +288,13 @@ async fn every_tile_matches_the_stored_hashes_and_rebuilds_the_root() {
 
     // A narrower partial tile is the prefix of the wider one (what the tile
     // was when the tree was smaller); a wider one does not exist yet.
-    let narrow = get(&f.app, "/tile/0/002.p/10").await;
+    let last = usize::try_from(size / 256).unwrap();
+    let narrow = get(&f.app, &format!("/tile/0/{last:03}.p/10")).await;
     assert_eq!(narrow.status, StatusCode::OK);
-    assert_eq!(parse_tile(&narrow.body, 10).unwrap(), leaf_hashes[512..522]);
+    assert_eq!(
+        parse_tile(&narrow.body, 10).unwrap(),
+        leaf_hashes[last * 256..last * 256 + 10]
+    );
     let narrow = get(&f.app, "/tile/entries/001.p/3").await;
     assert_eq!(parse_entry_bundle_exact(&narrow.body, 3).unwrap().len(), 3);
     let narrow = get(&f.app, "/tile/1/000.p/1").await;
@@ -426,25 +446,26 @@ async fn every_error_is_a_problem_with_a_stable_code() {
         expect_problem(app, uri, nf, "not_found").await;
     }
     // Tiles past the end of the tree.
+    let (full, rest) = (size / 256, size % 256);
     for uri in [
-        "/tile/0/002",
-        "/tile/0/003",
-        "/tile/0/002.p/89",
-        "/tile/0/002.p/255",
-        "/tile/1/000",
-        "/tile/1/000.p/3",
-        "/tile/1/001.p/1",
-        "/tile/2/000.p/1",
-        "/tile/entries/002",
-        "/tile/entries/002.p/89",
-        "/tile/entries/003.p/1",
-        "/tile/entries/x999/x999/x999/x999/x999/x999/999.p/1",
-        "/tile/7/x072/x057/x594/x037/x927/935.p/1",
+        format!("/tile/0/{full:03}"),
+        format!("/tile/0/{:03}", full + 1),
+        format!("/tile/0/{full:03}.p/{}", rest + 1),
+        format!("/tile/0/{full:03}.p/255"),
+        "/tile/1/000".to_owned(),
+        format!("/tile/1/000.p/{}", full + 1),
+        "/tile/1/001.p/1".to_owned(),
+        "/tile/2/000.p/1".to_owned(),
+        format!("/tile/entries/{full:03}"),
+        format!("/tile/entries/{full:03}.p/{}", rest + 1),
+        format!("/tile/entries/{:03}.p/1", full + 1),
+        "/tile/entries/x999/x999/x999/x999/x999/x999/999.p/1".to_owned(),
+        "/tile/7/x072/x057/x594/x037/x927/935.p/1".to_owned(),
     ] {
-        expect_problem(app, uri, nf, "not_found").await;
+        expect_problem(app, &uri, nf, "not_found").await;
     }
     // Entries.
-    expect_problem(app, "/api/v1/entries/600", nf, "not_found").await;
+    expect_problem(app, &format!("/api/v1/entries/{size}"), nf, "not_found").await;
     expect_problem(app, "/api/v1/entries/18446744073709551615", nf, "not_found").await;
     expect_problem(app, "/api/v1/entries/abc", bad, "malformed").await;
     expect_problem(app, "/api/v1/entries/-1", bad, "malformed").await;
@@ -457,7 +478,13 @@ async fn every_error_is_a_problem_with_a_stable_code() {
     .await;
     // Inclusion proofs.
     let inclusion = "/api/v1/proofs/inclusion";
-    expect_problem(app, &format!("{inclusion}?index=600"), bad, "out_of_range").await;
+    expect_problem(
+        app,
+        &format!("{inclusion}?index={size}"),
+        bad,
+        "out_of_range",
+    )
+    .await;
     expect_problem(
         app,
         &format!("{inclusion}?index=5&size=5"),
@@ -474,7 +501,7 @@ async fn every_error_is_a_problem_with_a_stable_code() {
     .await;
     expect_problem(
         app,
-        &format!("{inclusion}?index=0&size=601"),
+        &format!("{inclusion}?index=0&size={}", size + 1),
         bad,
         "out_of_range",
     )
@@ -507,10 +534,16 @@ async fn every_error_is_a_problem_with_a_stable_code() {
         "out_of_range",
     )
     .await;
-    expect_problem(app, &format!("{consistency}?from=601"), bad, "out_of_range").await;
     expect_problem(
         app,
-        &format!("{consistency}?from=1&to=601"),
+        &format!("{consistency}?from={}", size + 1),
+        bad,
+        "out_of_range",
+    )
+    .await;
+    expect_problem(
+        app,
+        &format!("{consistency}?from=1&to={}", size + 1),
         bad,
         "out_of_range",
     )
@@ -526,7 +559,13 @@ async fn every_error_is_a_problem_with_a_stable_code() {
     .await;
     // Unknown routes.
     expect_problem(app, "/nope", nf, "not_found").await;
-    expect_problem(app, "/api/v1/entries", nf, "not_found").await;
+    expect_problem(
+        app,
+        "/api/v1/entries",
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
     // Edge cases that are fine.
     let json = get(app, &format!("{consistency}?from=0")).await.json();
     assert_eq!(json["proof"], serde_json::json!([]));
