@@ -15,7 +15,11 @@
 //!   [`sequencer`], the one writer, which applies the rules and commits
 //!   batches durably with one checkpoint each;
 //! - the books' read API ([`books_api`]): lookups, campaigns, traces, keys,
-//!   accounts, coverage, feedback; receipts; `GET /metrics` ([`metrics`]).
+//!   accounts, coverage, feedback; receipts; `GET /metrics` ([`metrics`]);
+//! - `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of all of it
+//!   ([`OPENAPI`]), checked against live answers in the tests;
+//! - operations on a data directory: `init`, `reindex`, `backup` ([`ops`]),
+//!   and the `serve` configuration ([`config`]).
 //!
 //! It never holds an official's key except the demo keys it generates for its
 //! own demo data.
@@ -45,10 +49,12 @@ use tower_http::trace::TraceLayer;
 
 mod api;
 mod books_api;
+pub mod config;
 pub mod datadir;
 pub mod demo;
 mod error;
 pub mod metrics;
+pub mod ops;
 pub mod sequencer;
 mod tiles;
 pub mod write;
@@ -270,12 +276,14 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/accounts", get(books_api::accounts))
         .route("/api/v1/coverage", get(books_api::coverage))
         .route("/api/v1/feedback", get(books_api::feedback))
+        .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(healthz))
         .fallback(not_found)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(writes)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
@@ -323,8 +331,25 @@ async fn metrics_text(
     )
 }
 
+/// The OpenAPI 3.1 document of every route (`server/api/openapi.json`).
+pub const OPENAPI: &str = include_str!("../api/openapi.json");
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "application/json"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        OPENAPI,
+    )
+}
+
 async fn healthz() -> &'static str {
     "ok\n"
+}
+
+async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{method} is not allowed on this route"))
 }
 
 async fn not_found() -> ApiError {

@@ -1,0 +1,202 @@
+//! A load generator over real HTTP, shared by the restart test and the load
+//! bench: the `minhbach-server` binary as a child process, signed donations
+//! from the demo's intake official, and batches posted over keep-alive
+//! connections.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use minhbach_ledger::envelope::{Envelope, STATEMENT_PAYLOAD_TYPE};
+use minhbach_server::datadir::DataDir;
+use minhbach_server::demo;
+use serde_json::{json, Value};
+
+/// The demo's registered bank account of the storm campaign.
+pub(crate) const ACCOUNT: &str = "mttq-vcb-0011001932418";
+
+/// A `minhbach-server` child process and the URL it serves.
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) url: String,
+}
+
+impl Server {
+    /// Starts `minhbach-server <args…> --listen 127.0.0.1:0` and waits for
+    /// the address it prints.
+    pub(crate) fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_minhbach-server"))
+            .args(args)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "minhbach_server=warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start minhbach-server");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("the server printed its address before exiting")
+                .expect("read the server's output");
+            if let Some(rest) = line.split(" at http://").nth(1) {
+                break format!("http://{}", rest.trim_end_matches('/'));
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, url }
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().expect("kill the server");
+        self.child.wait().expect("reap the server");
+    }
+
+    /// SIGTERM, then waits for the graceful exit; returns whether it exited
+    /// successfully.
+    pub(crate) fn terminate(mut self) -> bool {
+        let pid = i32::try_from(self.child.id()).expect("a pid");
+        let ok = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("run kill")
+            .success();
+        assert!(ok, "kill -TERM {pid}");
+        self.child.wait().expect("reap the server").success()
+    }
+}
+
+/// The demo's intake official, who may record donations.
+pub(crate) fn intake_key(data: &Path) -> SigningKey {
+    DataDir::new(data)
+        .load_or_create_official("intake-1", "unused", &mut rand_core::OsRng)
+        .expect("the demo's intake key")
+}
+
+/// A signed donation `seq` of run `run` (ids and references unique per
+/// (run, seq)).
+pub(crate) fn donation(key: &SigningKey, run: u16, seq: u64) -> Vec<u8> {
+    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
+    let t = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let id = format!(
+        "{:08x}-{:04x}-7000-8000-{:012x}",
+        now.timestamp(),
+        run,
+        seq & 0xffff_ffff_ffff
+    );
+    let payload = serde_json::to_vec(&json!({
+        "type": "donation", "id": id, "time": t, "campaign": demo::STORM,
+        "account": ACCOUNT, "amount": 10_000 + seq % 90_000, "asset": "VND",
+        "channel": "bank", "external_ref": format!("LOAD{run:04}{seq:012}"), "received_at": t,
+    }))
+    .expect("JSON");
+    Envelope::sign(STATEMENT_PAYLOAD_TYPE, payload, key).to_json()
+}
+
+/// A keep-alive HTTP client.
+pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .build()
+        .into()
+}
+
+/// What the server answered for one statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Acked {
+    pub(crate) index: u64,
+    pub(crate) leaf_hash: String,
+    pub(crate) statement_id: String,
+    pub(crate) existing: bool,
+}
+
+/// Posts `envelopes` as one JSON array; `Ok` with one acknowledgment per
+/// envelope when the server accepted them all, `Err` with a description
+/// otherwise (network errors included).
+pub(crate) fn post_batch(
+    agent: &ureq::Agent,
+    url: &str,
+    envelopes: &[Vec<u8>],
+    query: &str,
+) -> Result<Vec<Acked>, String> {
+    let mut body = Vec::with_capacity(envelopes.iter().map(Vec::len).sum::<usize>() + 2);
+    body.push(b'[');
+    for (i, e) in envelopes.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(e);
+    }
+    body.push(b']');
+    let mut response = agent
+        .post(&format!("{url}/api/v1/entries{query}"))
+        .header("content-type", "application/json")
+        .send(&body[..])
+        .map_err(|e| format!("network: {e}"))?;
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(1 << 26)
+        .read_to_string()
+        .map_err(|e| format!("reading the answer: {e}"))?;
+    if status != 200 {
+        return Err(format!("HTTP {status}: {text}"));
+    }
+    let value: Value = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
+    value["results"]
+        .as_array()
+        .ok_or_else(|| format!("no results: {text}"))?
+        .iter()
+        .map(|r| {
+            Ok(Acked {
+                index: r["index"].as_u64().ok_or_else(|| format!("refused: {r}"))?,
+                leaf_hash: r["leaf_hash"].as_str().unwrap_or_default().to_owned(),
+                statement_id: r["statement_id"].as_str().unwrap_or_default().to_owned(),
+                existing: r["existing"].as_bool().unwrap_or(false),
+            })
+        })
+        .collect()
+}
+
+/// GETs `path` as JSON.
+pub(crate) fn get_json(agent: &ureq::Agent, url: &str, path: &str) -> Result<Value, String> {
+    let mut response = agent
+        .get(&format!("{url}{path}"))
+        .call()
+        .map_err(|e| format!("network: {e}"))?;
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| e.to_string())?;
+    if status != 200 {
+        return Err(format!("HTTP {status}: {text}"));
+    }
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+/// GETs `path` as bytes.
+pub(crate) fn get_bytes(agent: &ureq::Agent, url: &str, path: &str) -> Result<Vec<u8>, String> {
+    let mut response = agent
+        .get(&format!("{url}{path}"))
+        .call()
+        .map_err(|e| format!("network: {e}"))?;
+    let status = response.status().as_u16();
+    let bytes = response
+        .body_mut()
+        .read_to_vec()
+        .map_err(|e| e.to_string())?;
+    if status != 200 {
+        return Err(format!("HTTP {status}"));
+    }
+    Ok(bytes)
+}
