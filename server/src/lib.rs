@@ -11,10 +11,10 @@
 //!   [`datadir`]) and the demo history that `minhbach-server demo` seeds
 //!   ([`demo`]).
 //!
-//! - the write path: `POST /api/v1/entries` ([`write`]) feeding the
+//! - the write path: `POST /api/v1/entries` ([`write`](mod@write)) feeding the
 //!   [`sequencer`], the one writer, which applies the rules and commits
 //!   batches durably with one checkpoint each;
-//! - the books' read API ([`books_api`]): lookups, campaigns, traces, keys,
+//! - the books' read API (`books_api`): lookups, campaigns, traces, keys,
 //!   accounts, coverage, feedback; receipts; `GET /metrics` ([`metrics`]).
 //!
 //! It never holds an official's key except the demo keys it generates for its
@@ -49,6 +49,7 @@ pub mod datadir;
 pub mod demo;
 mod error;
 pub mod metrics;
+pub mod recent;
 pub mod sequencer;
 mod tiles;
 pub mod write;

@@ -47,6 +47,7 @@ use minhbach_ledger::trace::TraceIndex;
 use tokio::sync::{oneshot, watch};
 
 use crate::metrics::Metrics;
+use crate::recent::{campaigns_of, RecentEntries};
 
 /// What the rules know after the committed prefix of the log, plus the trace
 /// index their effects feed.
@@ -56,6 +57,8 @@ pub struct Books {
     pub state: State,
     /// Where every donation went.
     pub trace: TraceIndex,
+    /// The latest entries of each campaign.
+    pub recent: RecentEntries,
 }
 
 /// Errors rebuilding the books from the log.
@@ -94,7 +97,7 @@ impl Books {
             let end = (start + CHUNK).min(size);
             for (offset, leaf) in store.read_leaves(start, end)?.iter().enumerate() {
                 let index = start + offset as u64;
-                let (_, effects) =
+                let (entry, effects) =
                     books
                         .state
                         .apply_leaf(leaf)
@@ -104,6 +107,7 @@ impl Books {
                             rejection,
                         })?;
                 books.trace.record(&effects);
+                books.recent.record(&books.state, index, &entry.statement);
             }
             start = end;
         }
@@ -148,7 +152,6 @@ pub struct Checked {
 
 impl Checked {
     /// The envelope, its statement and the signature verdict.
-    #[must_use]
     pub fn into_parts(self) -> (Envelope, Statement, Result<Vec<KeyId>, Rejection>) {
         (self.envelope, self.statement, self.signers)
     }
@@ -188,7 +191,7 @@ pub fn check_envelopes(
             let (envelope, statement) = p?;
             let verdict = verdicts
                 .next()
-                .unwrap_or_else(|| Err(minhbach_ledger::envelope::EnvelopeError::NoSignatures));
+                .unwrap_or(Err(minhbach_ledger::envelope::EnvelopeError::NoSignatures));
             // An unknown key (before genesis, or granted since) is checked
             // again in order by the sequencer.
             let signers = verdict.map_err(Rejection::from);
@@ -355,8 +358,9 @@ impl Core {
         match appended {
             Ok(appended) => {
                 debug_assert_eq!(appended.first_index, first_index);
-                for effects in &all_effects {
-                    books.trace.record(effects);
+                for (effects, kind, campaigns) in all_effects {
+                    books.trace.record(&effects);
+                    books.recent.push(effects.index, kind, campaigns);
                 }
                 self.metrics
                     .record_commit(leaves.len(), started.elapsed(), appended.size);
@@ -382,7 +386,11 @@ impl Core {
         checked: Checked,
         logged_at: DateTime<Utc>,
         leaves: &mut Vec<Vec<u8>>,
-        all_effects: &mut Vec<minhbach_ledger::rules::Effects>,
+        all_effects: &mut Vec<(
+            minhbach_ledger::rules::Effects,
+            minhbach_ledger::statement::StatementKind,
+            Vec<minhbach_ledger::statement::Slug>,
+        )>,
     ) -> Outcome {
         let Checked {
             envelope,
@@ -398,13 +406,15 @@ impl Core {
         };
         let payload = envelope.payload().to_vec();
         let statement_id = statement.id().as_str().to_owned();
-        let kind = statement.kind().as_str();
+        let statement_kind = statement.kind();
+        let kind = statement_kind.as_str();
+        let campaigns = campaigns_of(state, &statement);
         let bytes = Leaf::new(logged_at, envelope).encode()?;
         let hash = leaf_hash(&bytes);
         match state.apply_verified(Digest(hash.0), logged_at, statement, signers) {
             Ok(effects) => {
                 let index = effects.index;
-                all_effects.push(effects);
+                all_effects.push((effects, statement_kind, campaigns));
                 leaves.push(bytes);
                 Ok(Accepted {
                     index,
@@ -418,7 +428,7 @@ impl Core {
                 let Some(existing) = rejection.existing_index() else {
                     return Err(rejection);
                 };
-                match self.logged_payload(existing) {
+                match self.logged_payload(existing, leaves) {
                     Some((logged, logged_hash)) if logged == payload => Ok(Accepted {
                         index: existing,
                         leaf_hash: logged_hash,
@@ -432,18 +442,15 @@ impl Core {
         }
     }
 
-    /// The payload and leaf hash of entry `index`: from this batch, or from
-    /// the store.
-    fn logged_payload(&self, index: u64, batch: &HashMap<u64, Vec<u8>>) -> Option<(Vec<u8>, Hash)> {
-        if index >= self.log.size() {
-            // In this very batch: answering `existing` needs its hash, which
-            // the caller of the first copy gets; the second copy is a
-            // duplicate of an entry not yet committed.
-            let _ = batch.get(&index)?;
-            return None;
-        }
-        let mut leaves = self.log.store().read_leaves(index, index + 1).ok()?;
-        let bytes = leaves.pop()?;
+    /// The payload and leaf hash of entry `index`: from the leaves of this
+    /// batch (not yet committed), or from the store.
+    fn logged_payload(&self, index: u64, batch: &[Vec<u8>]) -> Option<(Vec<u8>, Hash)> {
+        let committed = self.log.size();
+        let bytes = if index >= committed {
+            batch.get(usize::try_from(index - committed).ok()?)?.clone()
+        } else {
+            self.log.store().read_leaves(index, index + 1).ok()?.pop()?
+        };
         let leaf = Leaf::parse(&bytes).ok()?;
         Some((leaf.envelope.payload().to_vec(), leaf_hash(&bytes)))
     }

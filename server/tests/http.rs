@@ -401,7 +401,6 @@ async fn entries_are_decoded_leaves() {
 #[tokio::test]
 async fn every_error_is_a_problem_with_a_stable_code() {
     let f = fixture();
-    let size = f.prepared.size;
     let app = &f.app;
     let nf = StatusCode::NOT_FOUND;
     let bad = StatusCode::BAD_REQUEST;
