@@ -15,7 +15,10 @@
 //!   [`sequencer`], the one writer, which applies the rules and commits
 //!   batches durably with one checkpoint each;
 //! - the books' read API (`books_api`): lookups, campaigns, traces, keys,
-//!   accounts, coverage, feedback; receipts; `GET /metrics` ([`metrics`]).
+//!   accounts, coverage, feedback; receipts; `GET /metrics` ([`metrics`]);
+//! - the public explorer at `/` ([`web`]): server-rendered HTML pages over
+//!   the same books, with an in-browser verifier of checkpoints and
+//!   inclusion proofs.
 //!
 //! It never holds an official's key except the demo keys it generates for its
 //! own demo data.
@@ -52,6 +55,7 @@ pub mod metrics;
 pub mod recent;
 pub mod sequencer;
 mod tiles;
+pub mod web;
 pub mod write;
 
 use metrics::Metrics;
@@ -273,6 +277,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/feedback", get(books_api::feedback))
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(healthz))
+        .merge(web::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -328,8 +333,14 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound("no such route".into())
+/// Unknown routes: an HTML page for browsers, a problem for everyone else.
+async fn not_found(req: Request) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if web::wants_html(&req) {
+        let (parts, _) = req.into_parts();
+        return web::not_found_page(&parts);
+    }
+    ApiError::NotFound("no such route".into()).into_response()
 }
 
 /// Serves `app(state)` on `listener` until Ctrl-C or SIGTERM, then finishes
