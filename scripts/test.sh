@@ -3,6 +3,7 @@
 # Usage: scripts/test.sh          (from anywhere in the clone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+MINHBACH_SETUP_BROWSER=1
 source scripts/setup.sh
 
 step() { printf '\n== %s\n' "$*"; }

@@ -65,22 +65,7 @@ pub(crate) async fn entry(
     State(state): State<AppState>,
     ApiPath(index): ApiPath<u64>,
 ) -> Result<Json<EntryInfo>, ApiError> {
-    let bytes = state
-        .read(move |store| {
-            let size = latest(store)?.map_or(0, |l| l.checkpoint.size());
-            if index >= size {
-                return Err(ApiError::NotFound(format!(
-                    "no entry {index}: the tree has {size} entries"
-                )));
-            }
-            let mut leaves = store
-                .read_leaves(index, index + 1)
-                .map_err(ApiError::internal)?;
-            leaves
-                .pop()
-                .ok_or_else(|| ApiError::internal("store returned no leaf"))
-        })
-        .await?;
+    let bytes = state.read(move |store| leaf_at(store, index)).await?;
     // The log only ever appends leaves that `Leaf::encode` made.
     let leaf = Leaf::parse(&bytes).map_err(ApiError::internal)?;
     let hash = merkle::leaf_hash(&bytes);
@@ -101,6 +86,23 @@ pub(crate) async fn entry(
             .collect(),
         statement: serde_json::from_slice(envelope.payload()).ok(),
     }))
+}
+
+/// The bytes of leaf `index`, if the latest checkpoint covers it (so that
+/// what is shown can be proven against the checkpoint served).
+pub(crate) fn leaf_at(store: &RocksStore, index: u64) -> Result<Vec<u8>, ApiError> {
+    let size = latest(store)?.map_or(0, |l| l.checkpoint.size());
+    if index >= size {
+        return Err(ApiError::NotFound(format!(
+            "no entry {index}: the tree has {size} entries"
+        )));
+    }
+    let mut leaves = store
+        .read_leaves(index, index + 1)
+        .map_err(ApiError::internal)?;
+    leaves
+        .pop()
+        .ok_or_else(|| ApiError::internal("store returned no leaf"))
 }
 
 #[derive(Deserialize)]

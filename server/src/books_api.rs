@@ -32,41 +32,52 @@ fn parse_channel(s: &str) -> Result<Channel, ApiError> {
     })
 }
 
+/// The entry a lookup names: a donation by external reference (on `channel`,
+/// or any channel), or any entry by statement id. Shared by the JSON API and
+/// the explorer's search.
+pub(crate) fn find_entry(
+    s: &RulesState,
+    r#ref: Option<&str>,
+    channel: Option<&str>,
+    id: Option<&str>,
+) -> Result<u64, ApiError> {
+    match (r#ref, id) {
+        (Some(r), None) => {
+            let channels = match channel {
+                Some(c) => vec![parse_channel(c)?],
+                None => vec![
+                    Channel::Bank,
+                    Channel::Cash,
+                    Channel::EWallet,
+                    Channel::InKind,
+                ],
+            };
+            channels
+                .into_iter()
+                .find_map(|c| s.entry_of_ref(c, r))
+                .ok_or_else(|| ApiError::NotFound(format!("no donation with reference {r}")))
+        }
+        (None, Some(id)) if channel.is_none() => s
+            .entry_of_id(id)
+            .map(|(i, _)| i)
+            .ok_or_else(|| ApiError::NotFound(format!("no entry with statement id {id}"))),
+        _ => Err(ApiError::Malformed(
+            "give either ref (with an optional channel) or id".into(),
+        )),
+    }
+}
+
 /// `GET /api/v1/lookup?ref=REF[&channel=bank]` or `?id=STATEMENT_ID`.
 pub(crate) async fn lookup(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<LookupQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let index = {
-        let books = state.books.read();
-        let s = &books.state;
-        match (&q.r#ref, &q.id) {
-            (Some(r), None) => {
-                let channels = match &q.channel {
-                    Some(c) => vec![parse_channel(c)?],
-                    None => vec![
-                        Channel::Bank,
-                        Channel::Cash,
-                        Channel::EWallet,
-                        Channel::InKind,
-                    ],
-                };
-                channels
-                    .into_iter()
-                    .find_map(|c| s.entry_of_ref(c, r))
-                    .ok_or_else(|| ApiError::NotFound(format!("no donation with reference {r}")))?
-            }
-            (None, Some(id)) if q.channel.is_none() => s
-                .entry_of_id(id)
-                .map(|(i, _)| i)
-                .ok_or_else(|| ApiError::NotFound(format!("no entry with statement id {id}")))?,
-            _ => {
-                return Err(ApiError::Malformed(
-                    "give either ref (with an optional channel) or id".into(),
-                ))
-            }
-        }
-    };
+    let index = find_entry(
+        &state.books.read().state,
+        q.r#ref.as_deref(),
+        q.channel.as_deref(),
+        q.id.as_deref(),
+    )?;
     let (statement_id, kind) = state
         .read(move |store| {
             let leaf = store
@@ -109,19 +120,31 @@ fn campaign_json(state: &RulesState, slug: &Slug) -> Option<Value> {
     Some(v)
 }
 
+/// Every campaign, by priority (1 first), then id: the order of the JSON
+/// list and of the explorer's front page.
+pub(crate) fn campaigns_by_priority(s: &RulesState) -> Vec<&Slug> {
+    let mut list: Vec<(u8, &Slug)> = s
+        .campaigns()
+        .map(|(slug, c)| (u8::from(c.priority), slug))
+        .collect();
+    // Stable: campaigns iterate by id, so ties stay in id order.
+    list.sort_by_key(|(p, _)| *p);
+    list.into_iter().map(|(_, slug)| slug).collect()
+}
+
 /// `GET /api/v1/campaigns`: every campaign, by priority (1 first), then id.
 pub(crate) async fn campaigns(State(state): State<AppState>) -> Json<Value> {
     let books = state.books.read();
     let s = &books.state;
-    let mut list: Vec<(u8, Value)> = s
-        .campaigns()
-        .filter_map(|(slug, c)| Some((u8::from(c.priority), campaign_json(s, slug)?)))
+    let list: Vec<Value> = campaigns_by_priority(s)
+        .into_iter()
+        .filter_map(|slug| campaign_json(s, slug))
         .collect();
-    list.sort_by_key(|(p, _)| *p);
-    Json(json!({"campaigns": list.into_iter().map(|(_, v)| v).collect::<Vec<_>>()}))
+    Json(json!({ "campaigns": list }))
 }
 
-/// `GET /api/v1/campaigns/{id}`: one campaign with its receiving accounts.
+/// `GET /api/v1/campaigns/{id}`: one campaign with its receiving accounts
+/// and its latest entries (newest first).
 pub(crate) async fn campaign(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -136,8 +159,14 @@ pub(crate) async fn campaign(
         .filter(|(_, a)| a.campaign == slug)
         .map(|(id, a)| account_json(id, a))
         .collect();
+    let recent: Vec<Value> = books
+        .recent
+        .of(&slug)
+        .map(|(index, kind)| json!({"index": index, "type": kind.as_str()}))
+        .collect();
     if let Some(obj) = v.as_object_mut() {
         obj.insert("accounts".into(), Value::Array(accounts));
+        obj.insert("recent_entries".into(), Value::Array(recent));
     }
     Ok(Json(v))
 }
@@ -233,7 +262,15 @@ pub(crate) async fn coverage(State(state): State<AppState>) -> Json<Value> {
 /// overdue as of the last entry.
 pub(crate) async fn feedback(State(state): State<AppState>) -> Json<Value> {
     let books = state.books.read();
-    let as_of = books.state.last_logged_at().unwrap_or_default();
-    let categories = summary::feedback(&books.state, as_of);
+    let (as_of, categories) = feedback_now(&books.state);
     Json(json!({"as_of": as_of, "categories": categories}))
+}
+
+/// Feedback per category as of the last entry (the core has no clock):
+/// shared by the JSON API and the explorer.
+pub(crate) fn feedback_now(
+    s: &RulesState,
+) -> (chrono::DateTime<chrono::Utc>, Vec<summary::FeedbackSummary>) {
+    let as_of = s.last_logged_at().unwrap_or_default();
+    (as_of, summary::feedback(s, as_of))
 }

@@ -11,15 +11,18 @@
 //!   [`datadir`]) and the demo history that `minhbach-server demo` seeds
 //!   ([`demo`]).
 //!
-//! - the write path: `POST /api/v1/entries` ([`write`]) feeding the
+//! - the write path: `POST /api/v1/entries` ([`write`](mod@write)) feeding the
 //!   [`sequencer`], the one writer, which applies the rules and commits
 //!   batches durably with one checkpoint each;
-//! - the books' read API ([`books_api`]): lookups, campaigns, traces, keys,
+//! - the books' read API (`books_api`): lookups, campaigns, traces, keys,
 //!   accounts, coverage, feedback; receipts; `GET /metrics` ([`metrics`]);
 //! - `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of all of it
 //!   ([`OPENAPI`]), checked against live answers in the tests;
 //! - operations on a data directory: `init`, `reindex`, `backup` ([`ops`]),
 //!   and the `serve` configuration ([`config`]).
+//! - the public explorer at `/` ([`web`]): server-rendered HTML pages over
+//!   the same books, with an in-browser verifier of checkpoints and
+//!   inclusion proofs.
 //!
 //! It never holds an official's key except the demo keys it generates for its
 //! own demo data.
@@ -55,8 +58,10 @@ pub mod demo;
 mod error;
 pub mod metrics;
 pub mod ops;
+pub mod recent;
 pub mod sequencer;
 mod tiles;
+pub mod web;
 pub mod write;
 
 use metrics::Metrics;
@@ -279,6 +284,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(healthz))
+        .merge(web::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -352,8 +358,14 @@ async fn method_not_allowed(method: axum::http::Method) -> ApiError {
     ApiError::MethodNotAllowed(format!("{method} is not allowed on this route"))
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound("no such route".into())
+/// Unknown routes: an HTML page for browsers, a problem for everyone else.
+async fn not_found(req: Request) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if web::wants_html(&req) {
+        let (parts, _) = req.into_parts();
+        return web::not_found_page(&parts);
+    }
+    ApiError::NotFound("no such route".into()).into_response()
 }
 
 /// Serves `app(state)` on `listener` until Ctrl-C or SIGTERM, then finishes

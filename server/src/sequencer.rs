@@ -47,6 +47,7 @@ use minhbach_ledger::trace::TraceIndex;
 use tokio::sync::{oneshot, watch};
 
 use crate::metrics::Metrics;
+use crate::recent::{campaigns_of, RecentEntries};
 
 /// What the rules know after the committed prefix of the log, plus the trace
 /// index their effects feed.
@@ -56,6 +57,8 @@ pub struct Books {
     pub state: State,
     /// Where every donation went.
     pub trace: TraceIndex,
+    /// The latest entries of each campaign.
+    pub recent: RecentEntries,
 }
 
 /// Errors rebuilding the books from the log.
@@ -94,7 +97,7 @@ impl Books {
             let end = (start + CHUNK).min(size);
             for (offset, leaf) in store.read_leaves(start, end)?.iter().enumerate() {
                 let index = start + offset as u64;
-                let (_, effects) =
+                let (entry, effects) =
                     books
                         .state
                         .apply_leaf(leaf)
@@ -104,6 +107,7 @@ impl Books {
                             rejection,
                         })?;
                 books.trace.record(&effects);
+                books.recent.record(&books.state, index, &entry.statement);
             }
             start = end;
         }
@@ -354,8 +358,9 @@ impl Core {
         match appended {
             Ok(appended) => {
                 debug_assert_eq!(appended.first_index, first_index);
-                for effects in &all_effects {
-                    books.trace.record(effects);
+                for (effects, kind, campaigns) in all_effects {
+                    books.trace.record(&effects);
+                    books.recent.push(effects.index, kind, campaigns);
                 }
                 self.metrics
                     .record_commit(leaves.len(), started.elapsed(), appended.size);
@@ -381,7 +386,11 @@ impl Core {
         checked: Checked,
         logged_at: DateTime<Utc>,
         leaves: &mut Vec<Vec<u8>>,
-        all_effects: &mut Vec<minhbach_ledger::rules::Effects>,
+        all_effects: &mut Vec<(
+            minhbach_ledger::rules::Effects,
+            minhbach_ledger::statement::StatementKind,
+            Vec<minhbach_ledger::statement::Slug>,
+        )>,
     ) -> Outcome {
         let Checked {
             envelope,
@@ -397,13 +406,15 @@ impl Core {
         };
         let payload = envelope.payload().to_vec();
         let statement_id = statement.id().as_str().to_owned();
-        let kind = statement.kind().as_str();
+        let statement_kind = statement.kind();
+        let kind = statement_kind.as_str();
+        let campaigns = campaigns_of(state, &statement);
         let bytes = Leaf::new(logged_at, envelope).encode()?;
         let hash = leaf_hash(&bytes);
         match state.apply_verified(Digest(hash.0), logged_at, statement, signers) {
             Ok(effects) => {
                 let index = effects.index;
-                all_effects.push(effects);
+                all_effects.push((effects, statement_kind, campaigns));
                 leaves.push(bytes);
                 Ok(Accepted {
                     index,

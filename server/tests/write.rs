@@ -395,3 +395,77 @@ async fn the_books_answer_campaigns_keys_accounts_coverage_feedback_and_metrics(
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_campaigns_recent_entries_are_its_own_newest_first_live_and_replayed() {
+    let f = fixture();
+    let intake = f.key("intake-1");
+    let before = f.size();
+    let body = sign(
+        donation("test-recent-1", "FT26327RECENT01", 250_000),
+        &[&intake],
+    );
+    let (status, answer) = f.post("/api/v1/entries", body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+
+    let (_, storm) = f.get(&format!("/api/v1/campaigns/{}", demo::STORM)).await;
+    let recent = storm["recent_entries"].as_array().unwrap().clone();
+    assert_eq!(recent.len(), minhbach_server::recent::RECENT_PER_CAMPAIGN);
+    assert_eq!(recent[0], json!({"index": before, "type": "donation"}));
+    let indexes: Vec<u64> = recent
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    assert!(
+        indexes.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {indexes:?}"
+    );
+    for r in &recent {
+        let (_, e) = f.get(&format!("/api/v1/entries/{}", r["index"])).await;
+        let s = &e["statement"];
+        assert_eq!(s["type"], r["type"]);
+        // Donations and disbursements name their campaign; acknowledgments
+        // and reversals name an entry of it.
+        if let Some(c) = s["campaign"].as_str() {
+            assert_eq!(c, demo::STORM, "{s}");
+        } else {
+            let target = s["disbursement"]["index"]
+                .as_u64()
+                .or(s["target"]["index"].as_u64())
+                .or(s["account"].as_str().map(|_| 0))
+                .unwrap_or_else(|| panic!("{s}"));
+            if target > 0 {
+                let (_, t) = f.get(&format!("/api/v1/entries/{target}")).await;
+                assert_eq!(t["statement"]["campaign"], demo::STORM);
+            }
+        }
+    }
+    // The flood campaign's list holds none of the storm's entries.
+    let (_, flood) = f.get(&format!("/api/v1/campaigns/{}", demo::FLOOD)).await;
+    let flood: Vec<u64> = flood["recent_entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    assert!(!flood.is_empty());
+    assert!(flood.iter().all(|i| !indexes.contains(i)));
+
+    // Rebuilt from the log (a restart), the books list the same entries.
+    let replayed = minhbach_server::AppState::new(
+        std::sync::Arc::clone(f.prepared.state.store()),
+        f.prepared.state.verifier().clone(),
+    )
+    .unwrap();
+    let response = app(replayed)
+        .oneshot(
+            Request::get(format!("/api/v1/campaigns/{}", demo::STORM))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let bytes = to_bytes(response.into_body(), 1 << 24).await.unwrap();
+    let again: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(again["recent_entries"], storm["recent_entries"]);
+}

@@ -1,0 +1,81 @@
+//! The latest entries of each campaign, kept beside the books so that the
+//! campaign API and the explorer list them without scanning the log.
+//!
+//! An entry belongs to the campaigns it names (donation, disbursement,
+//! campaign and account statements, feedback naming one), to both sides of a
+//! transfer, and to the campaign of the entry it refers to (acknowledgment,
+//! reversal, bank balance). Entries of the whole log (genesis, keys,
+//! beneficiaries) belong to none.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use minhbach_ledger::rules::State;
+use minhbach_ledger::statement::{Slug, Statement, StatementKind};
+
+/// How many entries are kept per campaign.
+pub const RECENT_PER_CAMPAIGN: usize = 20;
+
+/// The last [`RECENT_PER_CAMPAIGN`] entries of each campaign, newest last.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecentEntries(BTreeMap<Slug, VecDeque<(u64, StatementKind)>>);
+
+impl RecentEntries {
+    /// Records entry `index` holding `statement`, for the campaigns it
+    /// belongs to in `state` (the state before or after the entry: the
+    /// campaigns looked up are those of earlier entries).
+    pub fn record(&mut self, state: &State, index: u64, statement: &Statement) {
+        self.push(index, statement.kind(), campaigns_of(state, statement));
+    }
+
+    /// Records entry `index` of type `kind` for `campaigns` (from
+    /// [`campaigns_of`]).
+    pub fn push(&mut self, index: u64, kind: StatementKind, campaigns: Vec<Slug>) {
+        for campaign in campaigns {
+            let list = self.0.entry(campaign).or_default();
+            if list.len() == RECENT_PER_CAMPAIGN {
+                list.pop_front();
+            }
+            list.push_back((index, kind));
+        }
+    }
+
+    /// The recent entries of `campaign`, newest first.
+    pub fn of(&self, campaign: &Slug) -> impl Iterator<Item = (u64, StatementKind)> + '_ {
+        self.0.get(campaign).into_iter().flatten().rev().copied()
+    }
+}
+
+/// The campaigns `statement` belongs to.
+#[must_use]
+pub fn campaigns_of(state: &State, statement: &Statement) -> Vec<Slug> {
+    let of_entry = |index: u64| {
+        state
+            .donation_record(index)
+            .map(|d| d.campaign.clone())
+            .or_else(|| state.disbursement_record(index).map(|d| d.campaign.clone()))
+    };
+    match statement {
+        Statement::AccountBalance(s) => account_campaign(state, &s.account),
+        Statement::AccountClose(s) => account_campaign(state, &s.account),
+        Statement::AccountRegister(s) => vec![s.campaign.clone()],
+        Statement::Acknowledgment(s) => of_entry(s.disbursement.index).into_iter().collect(),
+        Statement::CampaignClose(s) => vec![s.campaign.clone()],
+        Statement::CampaignOpen(s) => vec![s.campaign.clone()],
+        Statement::CampaignUpdate(s) => vec![s.campaign.clone()],
+        Statement::Disbursement(s) => vec![s.campaign.clone()],
+        Statement::Donation(s) => vec![s.campaign.clone()],
+        Statement::FeedbackOpen(s) => s.campaign.iter().cloned().collect(),
+        Statement::Reversal(s) => of_entry(s.target.index).into_iter().collect(),
+        Statement::Transfer(s) => vec![s.from_campaign.clone(), s.to_campaign.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn account_campaign(state: &State, account: &Slug) -> Vec<Slug> {
+    state
+        .accounts()
+        .find(|(id, _)| *id == account)
+        .map(|(_, a)| a.campaign.clone())
+        .into_iter()
+        .collect()
+}
