@@ -128,6 +128,68 @@ fn serve(leaves: &[Vec<u8>], signer: &Signer) -> Served {
     }
 }
 
+/// Appends `leaves` like [`serve`] but publishes the read path with a bare
+/// HTTP server over the store, past the rules: the real server replays the
+/// rules at start and refuses to serve a log that breaks them, which is what
+/// the auditor must catch when someone else serves one.
+fn serve_unchecked(leaves: &[Vec<u8>], signer: &Signer) -> Served {
+    use minhbach_ledger::merkle::HashReader as _;
+    use minhbach_ledger::store::LogStore as _;
+    use minhbach_ledger::tile::{encode_entry_bundle, encode_tile, TileKind, TilePath};
+    let dir = tempfile::tempdir().unwrap();
+    let store = RocksStore::open(&dir.path().join("db")).unwrap();
+    {
+        let mut log = Log::open(&store).unwrap();
+        log.append(leaves, &[], |size, root| {
+            sign_checkpoint(
+                &Checkpoint::new(ORIGIN, size, *root, vec![]).unwrap(),
+                signer,
+            )
+        })
+        .unwrap();
+    }
+    let store = Arc::new(store);
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let read = Arc::clone(&store);
+    std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            let path = request.url().to_owned();
+            let body = if path == "/checkpoint" {
+                read.checkpoint().unwrap().unwrap_or_default()
+            } else {
+                match TilePath::parse(&path) {
+                    Ok(tile) => {
+                        let range = tile.leaf_range();
+                        match tile.kind() {
+                            TileKind::Entries => {
+                                let leaves = read.read_leaves(range.start, range.end).ok();
+                                leaves.map(|l| {
+                                    let refs: Vec<&[u8]> = l.iter().map(Vec::as_slice).collect();
+                                    encode_entry_bundle(&refs).unwrap()
+                                })
+                            }
+                            TileKind::Hashes { .. } => read
+                                .read_hashes(&tile.node_ids())
+                                .ok()
+                                .map(|h| encode_tile(&h).unwrap()),
+                        }
+                    }
+                    Err(_) => None,
+                }
+                .unwrap_or_default()
+            };
+            let status = if body.is_empty() { 404 } else { 200 };
+            let _ = request.respond(tiny_http::Response::from_data(body).with_status_code(status));
+        }
+    });
+    Served {
+        url,
+        store,
+        _dir: dir,
+    }
+}
+
 /// Copies a served log's whole read path into a directory: a mirror.
 fn mirror(served: &Served, dir: &Path) {
     let f = served.fetcher();
@@ -408,7 +470,7 @@ fn full_names_the_entry_and_the_rule_a_log_breaks() {
     let mut leaves = w.leaves.clone();
     let index = leaves.len() as u64;
     leaves.push(leaf.unwrap());
-    let served = serve(&leaves, &signer);
+    let served = serve_unchecked(&leaves, &signer);
     let out = tempfile::tempdir().unwrap();
     let mut opts = options(out.path());
     opts.state = Some(out.path().join("state"));
