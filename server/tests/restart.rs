@@ -100,7 +100,7 @@ fn acknowledged_entries_survive_kill_and_restart_under_load() {
                 if let Some(c) = checkpoint(&base, &verifier) {
                     seen.lock().unwrap().push(c);
                 }
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(10));
             }
         })
     };
@@ -184,7 +184,7 @@ fn acknowledged_entries_survive_kill_and_restart_under_load() {
     let mut seen = seen.lock().unwrap().clone();
     seen.sort_by_key(|(s, _)| *s);
     seen.dedup();
-    assert!(seen.len() > 3, "the watcher saw the log grow: {seen:?}");
+    assert!(seen.len() >= 2, "the watcher saw the log grow: {seen:?}");
     for (old_size, old_root) in seen {
         assert!(old_size <= size);
         let proof = get_json(

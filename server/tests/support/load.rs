@@ -25,6 +25,16 @@ pub(crate) struct Server {
     pub(crate) url: String,
 }
 
+/// A test that panics must not leave a server running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Server {
     /// Starts `minhbach-server <args…> --listen 127.0.0.1:0` and waits for
     /// the address it prints.
