@@ -17,30 +17,49 @@ use minhbach_ledger::store::LogStore as _;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiPath, ApiQuery};
-use crate::{latest, require_latest, AppState};
+use crate::{AppState, View};
 
 /// `GET /api/v1/log`.
 #[derive(Serialize)]
 pub(crate) struct LogInfo {
     origin: String,
     verifier_key: String,
+    /// The witnesses' cosignature verifier keys (C2SP signed-note, type
+    /// `0x04`), in the order configured.
     witnesses: Vec<String>,
+    /// How many of them cosign a checkpoint before it is published.
+    witness_quorum: usize,
+    /// The published checkpoint's size and root.
     tree_size: u64,
     root: String,
+    /// Entries committed, published or not yet.
+    committed_size: u64,
 }
 
 pub(crate) async fn log_info(State(state): State<AppState>) -> Result<Json<LogInfo>, ApiError> {
-    let latest = state.read(latest).await?;
+    let (latest, committed_size) = state
+        .read(|view| {
+            let committed = view.store().tree_size().map_err(ApiError::internal)?;
+            Ok((view.latest()?, committed))
+        })
+        .await?;
     let (tree_size, root) = match latest {
         Some(l) => (l.checkpoint.size(), l.checkpoint.root()),
         None => (0, merkle::empty_root()),
     };
+    let witnesses = state.witnesses();
     Ok(Json(LogInfo {
         origin: state.origin().to_owned(),
         verifier_key: state.verifier().to_string(),
-        witnesses: Vec::new(),
+        witnesses: witnesses
+            .witnesses()
+            .iter()
+            .map(|w| w.verifier().to_string())
+            .collect(),
+        witness_quorum: witnesses.required(),
         tree_size,
         root: root.to_base64(),
+        committed_size,
     }))
 }
 
@@ -65,7 +84,7 @@ pub(crate) async fn entry(
     State(state): State<AppState>,
     ApiPath(index): ApiPath<u64>,
 ) -> Result<Json<EntryInfo>, ApiError> {
-    let bytes = state.read(move |store| leaf_at(store, index)).await?;
+    let bytes = state.read(move |view| leaf_at(view, index)).await?;
     // The log only ever appends leaves that `Leaf::encode` made.
     let leaf = Leaf::parse(&bytes).map_err(ApiError::internal)?;
     let hash = merkle::leaf_hash(&bytes);
@@ -90,14 +109,15 @@ pub(crate) async fn entry(
 
 /// The bytes of leaf `index`, if the latest checkpoint covers it (so that
 /// what is shown can be proven against the checkpoint served).
-pub(crate) fn leaf_at(store: &RocksStore, index: u64) -> Result<Vec<u8>, ApiError> {
-    let size = latest(store)?.map_or(0, |l| l.checkpoint.size());
+pub(crate) fn leaf_at(view: &View, index: u64) -> Result<Vec<u8>, ApiError> {
+    let size = view.latest()?.map_or(0, |l| l.checkpoint.size());
     if index >= size {
         return Err(ApiError::NotFound(format!(
             "no entry {index}: the tree has {size} entries"
         )));
     }
-    let mut leaves = store
+    let mut leaves = view
+        .store()
         .read_leaves(index, index + 1)
         .map_err(ApiError::internal)?;
     leaves
@@ -125,8 +145,9 @@ pub(crate) async fn inclusion(
     ApiQuery(q): ApiQuery<InclusionQuery>,
 ) -> Result<Json<InclusionProof>, ApiError> {
     state
-        .read(move |store| {
-            let current = require_latest(store)?.checkpoint.size();
+        .read(move |view| {
+            let store = view.store();
+            let current = view.require_latest()?.checkpoint.size();
             let size = q.size.unwrap_or(current);
             check_size("size", size, current)?;
             let proof = merkle::inclusion_proof(store, q.index, size).map_err(proof_error)?;
@@ -160,8 +181,9 @@ pub(crate) async fn consistency(
     ApiQuery(q): ApiQuery<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyProof>, ApiError> {
     state
-        .read(move |store| {
-            let current = require_latest(store)?.checkpoint.size();
+        .read(move |view| {
+            let store = view.store();
+            let current = view.require_latest()?.checkpoint.size();
             let to = q.to.unwrap_or(current);
             check_size("to", to, current)?;
             let proof = merkle::consistency_proof(store, q.from, to).map_err(proof_error)?;

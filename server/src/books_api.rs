@@ -79,8 +79,9 @@ pub(crate) async fn lookup(
         q.id.as_deref(),
     )?;
     let (statement_id, kind) = state
-        .read(move |store| {
-            let leaf = store
+        .read(move |view| {
+            let leaf = view
+                .store()
                 .read_leaves(index, index + 1)
                 .map_err(ApiError::internal)?
                 .pop()

@@ -167,6 +167,7 @@ impl ConfigFile {
             batch,
             rate_per_client: w.rate_per_client.unwrap_or(defaults.rate_per_client),
             burst_per_client: w.burst_per_client.unwrap_or(defaults.burst_per_client),
+            witnesses: crate::witness::WitnessPolicy::default(),
         };
         if write.rate_per_client > 0 && write.burst_per_client == 0 {
             return Err(ConfigError::Invalid {

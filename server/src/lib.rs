@@ -16,6 +16,10 @@
 //!   batches durably with one checkpoint each;
 //! - the books' read API (`books_api`): lookups, campaigns, traces, keys,
 //!   accounts, coverage, feedback; receipts; `GET /metrics` ([`metrics`]);
+//! - witnesses ([`witness`], C2SP tlog-witness): after each commit the
+//!   server asks them to cosign the new checkpoint and publishes it with
+//!   their cosignatures once enough did (`publish`). Readers always see the
+//!   *published* checkpoint;
 //! - `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of all of it
 //!   ([`OPENAPI`]), checked against live answers in the tests;
 //! - operations on a data directory: `init`, `reindex`, `backup` ([`ops`]),
@@ -40,8 +44,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
-use minhbach_ledger::checkpoint::Checkpoint;
-use minhbach_ledger::note::{Note, VerifierKey};
+use minhbach_ledger::note::VerifierKey;
 use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::store::{LogStore as _, StoreError};
 use tokio::net::TcpListener;
@@ -58,14 +61,19 @@ pub mod demo;
 mod error;
 pub mod metrics;
 pub mod ops;
+mod publish;
 pub mod recent;
 pub mod sequencer;
 mod tiles;
 pub mod web;
+pub mod witness;
 pub mod write;
 
 use metrics::Metrics;
+pub use publish::PublishError;
+use publish::{Latest, Published, Publisher};
 use sequencer::{BatchConfig, Books, Core, CoreError, ReplayError, Sequencer, SharedBooks};
+use witness::WitnessPolicy;
 use write::RateLimiter;
 
 use error::ApiError;
@@ -88,12 +96,15 @@ pub struct AppState {
     verifier: Arc<VerifierKey>,
     books: SharedBooks,
     sequencer: Option<Arc<Sequencer>>,
+    published: Arc<Published>,
+    publisher: Option<Arc<Publisher>>,
+    witnesses: Arc<WitnessPolicy>,
     metrics: Arc<Metrics>,
     limiter: Arc<RateLimiter>,
 }
 
 /// How a writing server runs.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct WriteConfig {
     /// Batching of the sequencer.
     pub batch: BatchConfig,
@@ -101,6 +112,10 @@ pub struct WriteConfig {
     pub rate_per_client: u32,
     /// Statements a client may send at once.
     pub burst_per_client: u32,
+    /// The witnesses asked to cosign each checkpoint, and how many must
+    /// before it is published (none by default: every commit is published
+    /// at once).
+    pub witnesses: WitnessPolicy,
 }
 
 impl Default for WriteConfig {
@@ -109,6 +124,7 @@ impl Default for WriteConfig {
             batch: BatchConfig::default(),
             rate_per_client: 20_000,
             burst_per_client: 50_000,
+            witnesses: WitnessPolicy::default(),
         }
     }
 }
@@ -129,6 +145,9 @@ pub enum StartError {
     /// The store cannot be read.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Publication (the published checkpoint, the witnesses) cannot start.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
 }
 
 impl AppState {
@@ -142,17 +161,21 @@ impl AppState {
         let books = Books::replay(&store)?;
         let size = store.tree_size()?;
         Ok(Self {
+            published: Arc::new(Published::immediate(&store)),
             store,
             verifier: Arc::new(verifier),
             books: SharedBooks::new(books),
             sequencer: None,
+            publisher: None,
+            witnesses: Arc::new(WitnessPolicy::default()),
             metrics: Arc::new(Metrics::new(size)),
             limiter: Arc::new(RateLimiter::new(0, 0)),
         })
     }
 
     /// A writing state: as [`AppState::new`], plus the sequencer that signs
-    /// checkpoints with `signer`.
+    /// checkpoints with `signer`, and the publisher that asks the configured
+    /// witnesses to cosign them.
     ///
     /// # Errors
     /// [`StartError`] if the log does not replay or the writer cannot start.
@@ -161,14 +184,26 @@ impl AppState {
         signer: minhbach_ledger::checkpoint::LogSigner,
         config: WriteConfig,
     ) -> Result<Self, StartError> {
-        let mut state = Self::new(Arc::clone(&store), signer.verifier())?;
+        let verifier = signer.verifier();
+        let mut state = Self::new(Arc::clone(&store), verifier.clone())?;
         let core = Core::new(
-            store,
+            Arc::clone(&store),
             state.books.clone(),
             signer,
             Arc::clone(&state.metrics),
         )?;
-        state.sequencer = Some(Arc::new(Sequencer::start(core, config.batch)?));
+        let sequencer = Arc::new(Sequencer::start(core, config.batch)?);
+        let (published, publisher) = Publisher::start(
+            store,
+            verifier,
+            &config.witnesses,
+            Arc::clone(&state.metrics),
+            sequencer.committed(),
+        )?;
+        state.sequencer = Some(sequencer);
+        state.published = published;
+        state.publisher = publisher.map(Arc::new);
+        state.witnesses = Arc::new(config.witnesses);
         state.limiter = Arc::new(RateLimiter::new(
             config.rate_per_client,
             config.burst_per_client,
@@ -206,7 +241,7 @@ impl AppState {
         &self.store
     }
 
-    /// The committed tree size.
+    /// The committed tree size (published or not yet).
     ///
     /// # Errors
     /// A [`StoreError`] if the store cannot be read.
@@ -214,38 +249,73 @@ impl AppState {
         self.store.tree_size()
     }
 
+    /// The size of the published checkpoint (0 before the first), which is
+    /// what readers see.
+    ///
+    /// # Errors
+    /// A [`StoreError`] if the store cannot be read.
+    pub fn published_size(&self) -> Result<u64, StoreError> {
+        match self.published.latest(&self.store) {
+            Ok(latest) => Ok(latest.map_or(0, |l| l.checkpoint.size())),
+            Err(publish::LatestError::Store(e)) => Err(e),
+            Err(_) => Err(StoreError::Corrupt {
+                what: "the committed checkpoint does not parse",
+            }),
+        }
+    }
+
+    /// The witnesses this server asks, and the quorum.
+    #[must_use]
+    pub fn witnesses(&self) -> &WitnessPolicy {
+        &self.witnesses
+    }
+
+    /// What readers see: the store and the published checkpoint. Its reads
+    /// block: call it off the async workers.
+    pub(crate) fn view(&self) -> View {
+        View {
+            store: Arc::clone(&self.store),
+            published: Arc::clone(&self.published),
+        }
+    }
+
     /// Runs a synchronous store read off the async workers.
     async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&RocksStore) -> Result<T, ApiError> + Send + 'static,
+        f: impl FnOnce(&View) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || f(&store))
+        let view = self.view();
+        tokio::task::spawn_blocking(move || f(&view))
             .await
             .map_err(ApiError::internal)?
     }
 }
 
-/// The latest signed checkpoint and what it says, read once so that the size
-/// and root that answers use always belong together.
-struct Latest {
-    signed: Vec<u8>,
-    checkpoint: Checkpoint,
+/// What a read sees: the store, and the published checkpoint.
+pub(crate) struct View {
+    store: Arc<RocksStore>,
+    published: Arc<Published>,
 }
 
-/// Reads the latest checkpoint; `None` while the log is empty.
-fn latest(store: &RocksStore) -> Result<Option<Latest>, ApiError> {
-    let Some(signed) = store.checkpoint().map_err(ApiError::internal)? else {
-        return Ok(None);
-    };
-    let note = Note::parse(&signed).map_err(ApiError::internal)?;
-    let checkpoint = Checkpoint::parse(note.text().as_bytes()).map_err(ApiError::internal)?;
-    Ok(Some(Latest { signed, checkpoint }))
-}
+impl View {
+    /// The store (committed entries, which may run ahead of the published
+    /// checkpoint).
+    pub(crate) fn store(&self) -> &RocksStore {
+        &self.store
+    }
 
-/// Like [`latest`], but an empty log is a `not_found` answer.
-fn require_latest(store: &RocksStore) -> Result<Latest, ApiError> {
-    latest(store)?.ok_or_else(|| ApiError::NotFound("the log is empty: no checkpoint yet".into()))
+    /// The published checkpoint; `None` before the first.
+    pub(crate) fn latest(&self) -> Result<Option<Arc<Latest>>, ApiError> {
+        self.published
+            .latest(&self.store)
+            .map_err(ApiError::internal)
+    }
+
+    /// Like [`View::latest`], but none is a `not_found` answer.
+    pub(crate) fn require_latest(&self) -> Result<Arc<Latest>, ApiError> {
+        self.latest()?
+            .ok_or_else(|| ApiError::NotFound("no checkpoint published yet".into()))
+    }
 }
 
 /// The server's routes (the public contract of DESIGN 7) with their

@@ -46,6 +46,8 @@ enum Command {
         /// The data directory.
         #[arg(long, env = "MINHBACH_DATA")]
         data: Option<PathBuf>,
+        #[command(flatten)]
+        witnesses: WitnessArgs,
     },
     /// Creates a log: a new data directory, the log key (named for the
     /// genesis origin) and entry 0, the genesis envelope signed by its
@@ -82,6 +84,51 @@ enum Command {
     },
 }
 
+/// The witnesses `serve` asks to cosign each checkpoint.
+#[derive(clap::Args)]
+struct WitnessArgs {
+    /// A C2SP tlog-witness to ask for cosignatures, as URL=VERIFIER_KEY (its
+    /// add-checkpoint is at URL/add-checkpoint; the key is its cosignature
+    /// verifier key, type 0x04). Repeatable; the environment variable takes
+    /// a comma-separated list.
+    #[arg(
+        long = "witness",
+        env = "MINHBACH_WITNESSES",
+        value_name = "URL=VKEY",
+        value_delimiter = ','
+    )]
+    witnesses: Vec<minhbach_server::witness::WitnessSpec>,
+    /// How many witnesses must cosign a checkpoint before it is published
+    /// (default: all of them; 0 publishes every commit at once and adds the
+    /// cosignatures as they come).
+    #[arg(
+        long = "witness-quorum",
+        env = "MINHBACH_WITNESS_QUORUM",
+        value_name = "N"
+    )]
+    quorum: Option<usize>,
+    /// Seconds one request to a witness may take.
+    #[arg(
+        long = "witness-timeout",
+        env = "MINHBACH_WITNESS_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 5
+    )]
+    timeout: u64,
+}
+
+impl WitnessArgs {
+    fn policy(self) -> anyhow::Result<minhbach_server::witness::WitnessPolicy> {
+        let required = self.quorum.unwrap_or(self.witnesses.len());
+        minhbach_server::witness::WitnessPolicy::new(
+            self.witnesses,
+            required,
+            std::time::Duration::from_secs(self.timeout),
+        )
+        .context("the witness configuration")
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::registry()
@@ -116,12 +163,14 @@ fn main() -> anyhow::Result<()> {
             config,
             listen,
             data,
+            witnesses,
         } => {
             let file = match &config {
                 Some(path) => ConfigFile::load(path)?,
                 None => ConfigFile::default(),
             };
-            let config = file.resolve(Overrides { listen, data })?;
+            let mut config = file.resolve(Overrides { listen, data })?;
+            config.write.witnesses = witnesses.policy()?;
             let (store, signer) = demo::open_existing(&config.data)
                 .with_context(|| format!("opening {}", config.data.display()))?;
             let state = AppState::writer(store, signer, config.write)

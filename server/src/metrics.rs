@@ -44,18 +44,32 @@ impl Histogram {
 
     fn render(&self, out: &mut String, name: &str, help: &str) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        self.render_series(out, name, "");
+    }
+
+    /// The series of one histogram, each with `labels` (`key="value",`
+    /// pairs, each followed by a comma) before `le`.
+    fn render_series(&self, out: &mut String, name: &str, labels: &str) {
         for (bound, count) in self.bounds.iter().zip(&self.counts) {
             let _ = writeln!(
                 out,
-                "{name}_bucket{{le=\"{bound}\"}} {}",
+                "{name}_bucket{{{labels}le=\"{bound}\"}} {}",
                 count.load(Ordering::Relaxed)
             );
         }
         let total = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {total}");
+        let _ = writeln!(out, "{name}_bucket{{{labels}le=\"+Inf\"}} {total}");
         #[allow(clippy::cast_precision_loss)]
         let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {total}");
+        let braces = labels.trim_end_matches(',');
+        if braces.is_empty() {
+            let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {total}");
+        } else {
+            let _ = writeln!(
+                out,
+                "{name}_sum{{{braces}}} {sum}\n{name}_count{{{braces}}} {total}"
+            );
+        }
     }
 }
 
@@ -63,6 +77,28 @@ const SECONDS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 const ENTRIES: &[f64] = &[1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0];
+/// Witness requests: local witnesses answer in milliseconds, remote ones in
+/// tens to hundreds, and the default timeout is 5 s.
+const WITNESS_SECONDS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// What the metrics show of one witness.
+#[derive(Debug)]
+struct WitnessSeries {
+    seconds: Histogram,
+    /// The size of the latest checkpoint it cosigned for us (0: none yet).
+    cosigned_size: u64,
+}
+
+impl Default for WitnessSeries {
+    fn default() -> Self {
+        Self {
+            seconds: Histogram::new(WITNESS_SECONDS),
+            cosigned_size: 0,
+        }
+    }
+}
 
 /// The server's metrics.
 #[derive(Debug)]
@@ -74,6 +110,9 @@ pub struct Metrics {
     submit_seconds: Histogram,
     rejected: Mutex<std::collections::BTreeMap<&'static str, u64>>,
     witness: Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
+    witnesses: Mutex<std::collections::BTreeMap<String, WitnessSeries>>,
+    published_size: AtomicU64,
+    witness_quorum: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -86,6 +125,9 @@ impl Default for Metrics {
             submit_seconds: Histogram::new(SECONDS),
             rejected: Mutex::default(),
             witness: Mutex::default(),
+            witnesses: Mutex::default(),
+            published_size: AtomicU64::new(0),
+            witness_quorum: AtomicU64::new(0),
         }
     }
 }
@@ -96,6 +138,7 @@ impl Metrics {
     pub fn new(size: u64) -> Self {
         let m = Self::default();
         m.tree_size.store(size, Ordering::Relaxed);
+        m.published_size.store(size, Ordering::Relaxed);
         m
     }
 
@@ -103,6 +146,10 @@ impl Metrics {
     pub fn record_commit(&self, entries: usize, took: Duration, size: u64) {
         self.appended.fetch_add(entries as u64, Ordering::Relaxed);
         self.tree_size.store(size, Ordering::Relaxed);
+        if self.witness_quorum.load(Ordering::Relaxed) == 0 {
+            // Without a quorum every commit is published at once.
+            self.published_size.store(size, Ordering::Relaxed);
+        }
         #[allow(clippy::cast_precision_loss)]
         self.batch_entries.observe(entries as f64);
         self.commit_seconds.observe(took.as_secs_f64());
@@ -122,13 +169,44 @@ impl Metrics {
         *r.entry(code).or_default() += 1;
     }
 
-    /// A witness answered (`result`: `cosigned`, `conflict`, `error`).
+    /// One request to a witness ended with `result` (`cosigned`,
+    /// `conflict`, `refused`, `invalid`, `error`).
     pub fn record_witness(&self, witness: &str, result: &'static str) {
         let mut w = self
             .witness
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *w.entry((witness.to_owned(), result)).or_default() += 1;
+    }
+
+    /// One request to a witness took `took` (answered or not).
+    pub fn record_witness_latency(&self, witness: &str, took: Duration) {
+        self.witness_series(witness, |s| s.seconds.observe(took.as_secs_f64()));
+    }
+
+    /// A witness cosigned the checkpoint of `size`.
+    pub fn record_witness_cosigned(&self, witness: &str, size: u64) {
+        self.witness_series(witness, |s| s.cosigned_size = s.cosigned_size.max(size));
+    }
+
+    fn witness_series(&self, witness: &str, f: impl FnOnce(&mut WitnessSeries)) {
+        let mut w = self
+            .witnesses
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(w.entry(witness.to_owned()).or_default());
+    }
+
+    /// A checkpoint of `size` was published.
+    pub fn record_published(&self, size: u64) {
+        self.published_size.store(size, Ordering::Relaxed);
+    }
+
+    /// How many witnesses must cosign before a checkpoint is published (0:
+    /// every commit is published at once, and counted so here).
+    pub fn set_witness_quorum(&self, required: usize) {
+        self.witness_quorum
+            .store(required as u64, Ordering::Relaxed);
     }
 
     /// The text exposition.
@@ -176,14 +254,52 @@ impl Metrics {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
         {
-            let witness = witness.replace(['\\', '"', '\n'], "_");
+            let witness = label(witness);
             let _ = writeln!(
                 out,
                 "minhbach_witness_requests_total{{witness=\"{witness}\",result=\"{result}\"}} {n}"
             );
         }
+        let witnesses = self
+            .witnesses
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = writeln!(out, "# HELP minhbach_witness_request_seconds Time of one cosigning request to a witness, answered or not.\n# TYPE minhbach_witness_request_seconds histogram");
+        for (witness, series) in witnesses.iter() {
+            let witness = label(witness);
+            series.seconds.render_series(
+                &mut out,
+                "minhbach_witness_request_seconds",
+                &format!("witness=\"{witness}\","),
+            );
+        }
+        let _ = writeln!(out, "# HELP minhbach_witness_cosigned_size Size of the latest checkpoint each witness cosigned.\n# TYPE minhbach_witness_cosigned_size gauge");
+        for (witness, series) in witnesses.iter() {
+            let _ = writeln!(
+                out,
+                "minhbach_witness_cosigned_size{{witness=\"{}\"}} {}",
+                label(witness),
+                series.cosigned_size
+            );
+        }
+        drop(witnesses);
+        let _ = writeln!(
+            out,
+            "# HELP minhbach_published_size Entries covered by the published checkpoint.\n# TYPE minhbach_published_size gauge\nminhbach_published_size {}",
+            self.published_size.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP minhbach_witness_quorum Witness cosignatures required to publish a checkpoint.\n# TYPE minhbach_witness_quorum gauge\nminhbach_witness_quorum {}",
+            self.witness_quorum.load(Ordering::Relaxed)
+        );
         out
     }
+}
+
+/// A label value with the characters the exposition format escapes replaced.
+fn label(value: &str) -> String {
+    value.replace(['\\', '"', '\n'], "_")
 }
 
 #[cfg(test)]
@@ -207,5 +323,40 @@ mod tests {
         assert!(text.contains("minhbach_rejected_total{code=\"overspend\"} 2\n"));
         assert!(text
             .contains("minhbach_witness_requests_total{witness=\"w1\",result=\"cosigned\"} 1\n"));
+    }
+
+    #[test]
+    fn witness_series_carry_their_label() {
+        let m = Metrics::new(10);
+        m.set_witness_quorum(2);
+        m.record_published(7);
+        m.record_witness("w\"1", "error");
+        m.record_witness_latency("w\"1", Duration::from_millis(30));
+        m.record_witness_latency("w\"1", Duration::from_secs(7));
+        m.record_witness_cosigned("w2", 9);
+        m.record_witness_cosigned("w2", 5);
+        let text = m.render();
+        assert!(
+            text.contains("minhbach_witness_requests_total{witness=\"w_1\",result=\"error\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "minhbach_witness_request_seconds_bucket{witness=\"w_1\",le=\"0.05\"} 1\n"
+            ),
+            "{text}"
+        );
+        assert!(text
+            .contains("minhbach_witness_request_seconds_bucket{witness=\"w_1\",le=\"+Inf\"} 2\n"));
+        assert!(text.contains("minhbach_witness_request_seconds_count{witness=\"w_1\"} 2\n"));
+        assert!(
+            text.contains("minhbach_witness_request_seconds_sum{witness=\"w_1\"} 7.03\n"),
+            "{text}"
+        );
+        assert!(text.contains("minhbach_witness_cosigned_size{witness=\"w2\"} 9\n"));
+        assert!(text.contains("minhbach_published_size 7\n"));
+        assert!(text.contains("minhbach_witness_quorum 2\n"));
+        // Unlabelled histograms keep their plain series.
+        assert!(text.contains("minhbach_commit_seconds_count 0\n"));
     }
 }

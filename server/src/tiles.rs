@@ -6,8 +6,13 @@
 //! leaves of the level-0 tile with the same `N` and `W`, each prefixed by its
 //! big-endian `u16` length.
 //!
+//! `/checkpoint` is the *published* checkpoint (with its witnesses'
+//! cosignatures; see the server's publisher). Tiles are served up to the
+//! *committed* tree, which may run ahead of it while witnesses cosign: a
+//! client only uses the tiles that a checkpoint it verified covers.
+//!
 //! Which tiles exist: a tile is served when every hash (or entry) it holds
-//! exists in the tree of the latest checkpoint. So the full tiles, the
+//! exists in the committed tree. So the full tiles, the
 //! rightmost partial tile of the current width, and also any narrower partial
 //! tile of a level: its bytes are the first `W` hashes of a run that never
 //! changes, exactly what the tile was when the tree was smaller, so a client
@@ -23,7 +28,7 @@ use minhbach_ledger::tile::{
 };
 
 use crate::error::ApiError;
-use crate::{require_latest, AppState};
+use crate::AppState;
 
 /// Full tiles never change.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -31,9 +36,9 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Partial tiles are replaced by wider ones as the log grows: cache briefly.
 const PARTIAL: &str = "public, max-age=5";
 
-/// `GET /checkpoint`: the latest signed checkpoint, as stored.
+/// `GET /checkpoint`: the published checkpoint, with its cosignatures.
 pub(crate) async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let latest = state.read(require_latest).await?;
+    let latest = state.read(|view| view.require_latest()).await?;
     Ok((
         [
             (
@@ -42,7 +47,7 @@ pub(crate) async fn checkpoint(State(state): State<AppState>) -> Result<Response
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
-        latest.signed,
+        latest.signed.clone(),
     )
         .into_response())
 }
@@ -55,8 +60,12 @@ pub(crate) async fn tile(
     let path = TilePath::parse(&format!("tile/{rest}"))
         .map_err(|e| ApiError::NotFound(format!("not a tile: {e}")))?;
     let bytes = state
-        .read(move |store| {
-            let size = require_latest(store)?.checkpoint.size();
+        .read(move |view| {
+            // Up to the committed size: a reader only uses the tiles a
+            // checkpoint it verified covers (C2SP tlog-tiles), and a tile
+            // never changes once its hashes exist.
+            let store = view.store();
+            let size = store.tree_size().map_err(ApiError::internal)?;
             tile_bytes(store, path, size)
         })
         .await?;

@@ -10,17 +10,23 @@
 //!   refused statement;
 //! * a batch: `200 {"results":[…]}`, one item per envelope, in order, each the
 //!   success object or `{"problem":{…}}`; items are judged independently;
-//! * `?wait=checkpoint`: each success also carries `receipt`, the receipt
-//!   bundle (DESIGN 4.5) against the checkpoint published with its batch;
+//! * `?wait=checkpoint`: the answer waits until a *published* checkpoint
+//!   covers the accepted entries (with witnesses, once enough cosigned it)
+//!   and each success also carries `receipt`, the receipt bundle (DESIGN
+//!   4.5) against that checkpoint. If none covers them within
+//!   [`WAIT_FOR_PUBLICATION`] (witnesses down), the answer is `202` with
+//!   the same results and no receipts: the entries are logged, and
+//!   `GET /api/v1/receipts/{index}` gives their receipts once published;
 //! * `?dry_run=true`: the signatures and rules are checked against the
 //!   current state, nothing is logged: `200 {"ok":true,…}` or the problem.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use minhbach_ledger::envelope::Envelope;
@@ -29,17 +35,20 @@ use minhbach_ledger::merkle::leaf_hash;
 use minhbach_ledger::receipt::{ReceiptBundle, TlogProof};
 use minhbach_ledger::rules::{Rejection, VerifiedEntry};
 use minhbach_ledger::statement::Digest;
-use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::store::LogStore as _;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::error::{ApiError, ApiPath, ApiQuery};
 use crate::sequencer::{check_envelopes, Accepted, Checked, SequencerError};
-use crate::{require_latest, AppState};
+use crate::{AppState, View};
 
 /// The most envelopes in one request.
 pub const MAX_BATCH: usize = 1000;
+
+/// How long `?wait=checkpoint` waits for a published checkpoint to cover
+/// the entries (below the request timeout).
+pub const WAIT_FOR_PUBLICATION: Duration = Duration::from_secs(8);
 
 /// The largest `POST /api/v1/entries` body, bytes (a full batch of large
 /// envelopes).
@@ -228,6 +237,8 @@ pub(crate) async fn submit(
         .await
         .map_err(ApiError::internal)?;
 
+    // Logged, but no published checkpoint covers it yet (`202`).
+    let mut unpublished = false;
     let results: Vec<Result<serde_json::Value, ApiError>> = if query.dry_run {
         let books = state.books.clone();
         let outcomes = tokio::task::spawn_blocking(move || dry_run(&books, checked))
@@ -253,14 +264,24 @@ pub(crate) async fn submit(
                 .iter()
                 .filter_map(|o| o.as_ref().ok().map(|a| a.index))
                 .collect();
-            receipts = state
-                .read(move |store| {
-                    indexes
-                        .into_iter()
-                        .map(|i| receipt(store, i))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .await?;
+            let needed = indexes.iter().max().map(|i| i + 1);
+            let covered = match needed {
+                Some(size) => state.published.wait_for(size, WAIT_FOR_PUBLICATION).await,
+                // Nothing accepted: nothing to wait for.
+                None => true,
+            };
+            if covered {
+                receipts = state
+                    .read(move |view| {
+                        indexes
+                            .into_iter()
+                            .map(|i| receipt(view, i))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .await?;
+            } else {
+                unpublished = true;
+            }
         }
         let mut receipts = receipts.into_iter();
         for outcome in outcomes {
@@ -278,13 +299,18 @@ pub(crate) async fn submit(
         results
     };
     state.metrics.record_submit(started.elapsed());
+    let status = if unpublished {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
 
     if single {
         let result = results
             .into_iter()
             .next()
             .ok_or_else(|| ApiError::internal("no outcome"))?;
-        return result.map(|v| Json(v).into_response());
+        return result.map(|v| (status, Json(v)).into_response());
     }
     let mut results = results.into_iter();
     let items: Vec<serde_json::Value> = early
@@ -302,7 +328,7 @@ pub(crate) async fn submit(
             }
         })
         .collect();
-    Ok(Json(serde_json::json!({ "results": items })).into_response())
+    Ok((status, Json(serde_json::json!({ "results": items }))).into_response())
 }
 
 /// Checks each statement against the current state without logging it.
@@ -352,9 +378,10 @@ fn dry_run(
         .collect()
 }
 
-/// The receipt bundle of entry `index` against the latest checkpoint.
-pub(crate) fn receipt(store: &RocksStore, index: u64) -> Result<serde_json::Value, ApiError> {
-    let latest = require_latest(store)?;
+/// The receipt bundle of entry `index` against the published checkpoint.
+pub(crate) fn receipt(view: &View, index: u64) -> Result<serde_json::Value, ApiError> {
+    let store = view.store();
+    let latest = view.require_latest()?;
     let size = latest.checkpoint.size();
     if index >= size {
         return Err(ApiError::NotFound(format!(
@@ -374,7 +401,7 @@ pub(crate) fn receipt(store: &RocksStore, index: u64) -> Result<serde_json::Valu
             extra: None,
             index,
             hashes,
-            checkpoint: latest.signed,
+            checkpoint: latest.signed.clone(),
         },
     };
     let json = bundle.to_json().map_err(ApiError::internal)?;
@@ -386,8 +413,5 @@ pub(crate) async fn get_receipt(
     State(state): State<AppState>,
     ApiPath(index): ApiPath<u64>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state
-        .read(move |store| receipt(store, index))
-        .await
-        .map(Json)
+    state.read(move |view| receipt(view, index)).await.map(Json)
 }

@@ -320,6 +320,30 @@ impl RocksStore {
             .map(|v| decode_hash(&v))
             .transpose()
     }
+
+    /// Writes metadata of the layers above outside a commit (state that
+    /// changes without the tree growing, such as witness cosignatures), in
+    /// one atomic write that is fsync'd like a commit. The tree is not
+    /// touched.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidCommit`] for a key starting with `_` (reserved
+    /// for the store), a backend error; in every case nothing is written.
+    pub fn put_meta(&self, pairs: &[(Vec<u8>, Vec<u8>)]) -> Result<(), StoreError> {
+        if pairs.iter().any(|(k, _)| k.first() == Some(&b'_')) {
+            return Err(StoreError::InvalidCommit {
+                reason: "metadata keys starting with '_' are reserved",
+            });
+        }
+        let meta_cf = self.cf(CF_META)?;
+        let mut wb = WriteBatch::default();
+        for (k, v) in pairs {
+            wb.put_cf(meta_cf, k, v);
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(self.sync);
+        self.db.write_opt(wb, &wo).map_err(backend)
+    }
 }
 
 impl HashReader for RocksStore {
@@ -584,6 +608,38 @@ mod tests {
                 index: 600
             })
         );
+    }
+
+    #[test]
+    fn put_meta_is_durable_refuses_reserved_keys_and_leaves_the_tree_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut log = Log::open(RocksStore::open(dir.path()).unwrap()).unwrap();
+            log.append(&[b"one".to_vec()], &[], sign).unwrap();
+            let store = log.store();
+            store
+                .put_meta(&[
+                    (b"a".to_vec(), b"1".to_vec()),
+                    (b"b".to_vec(), b"2".to_vec()),
+                ])
+                .unwrap();
+            store.put_meta(&[(b"a".to_vec(), b"3".to_vec())]).unwrap();
+            // A reserved key refuses the whole write.
+            assert!(matches!(
+                store.put_meta(&[
+                    (b"c".to_vec(), b"x".to_vec()),
+                    (b"_size".to_vec(), vec![0; 8])
+                ]),
+                Err(StoreError::InvalidCommit { .. })
+            ));
+            assert_eq!(store.read_meta(b"c"), Ok(None));
+        }
+        let store = RocksStore::open(dir.path()).unwrap();
+        assert_eq!(store.read_meta(b"a"), Ok(Some(b"3".to_vec())));
+        assert_eq!(store.read_meta(b"b"), Ok(Some(b"2".to_vec())));
+        assert_eq!(store.tree_size(), Ok(1));
+        let root = merkle::leaf_hash(b"one");
+        assert_eq!(store.checkpoint(), Ok(Some(sign(1, &root))));
     }
 
     #[test]

@@ -167,7 +167,7 @@ fn entry_body(
     index: u64,
 ) -> Result<StatementKind, WebError> {
     let lang = ctx.lang;
-    let bytes = crate::api::leaf_at(state.store(), index).map_err(|e| match e {
+    let bytes = crate::api::leaf_at(&state.view(), index).map_err(|e| match e {
         ApiError::NotFound(_) => WebError::NotFound(format!(
             "{} #{index}",
             lang.pick("Không có bút toán", "There is no entry")
@@ -521,7 +521,7 @@ fn receipt_section(
     leaf_hex: &str,
 ) -> Result<(), WebError> {
     let lang = ctx.lang;
-    let receipt = crate::write::receipt(state.store(), index)?;
+    let receipt = crate::write::receipt(&state.view(), index)?;
     let receipt_bytes = receipt.to_string().len();
     let link = format!("{}/entries/{index}?leaf={leaf_hex}", ctx.base);
     h.raw("<h2 id=\"receipt\">")

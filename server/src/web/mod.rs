@@ -42,7 +42,7 @@ use axum::Router;
 use sha2::{Digest as _, Sha256};
 
 use crate::error::ApiError;
-use crate::{latest, AppState};
+use crate::AppState;
 use html::{escape, url_encode, Html};
 use i18n::Lang;
 
@@ -306,7 +306,9 @@ async fn render(
     let result = tokio::task::spawn_blocking(move || {
         let status = LogStatus {
             origin: state.origin().to_owned(),
-            size: latest(state.store())
+            size: state
+                .view()
+                .latest()
                 .ok()
                 .flatten()
                 .map(|l| l.checkpoint.size()),

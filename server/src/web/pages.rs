@@ -301,8 +301,13 @@ fn campaign_page(state: &AppState, ctx: &Ctx, id: &str) -> Result<Page, WebError
             .raw("</th><th scope=\"col\" class=\"num\">")
             .text(lang.pick("Số lượng", "Amount"))
             .raw("</th></tr></thead><tbody>");
+        let view = state.view();
         for (index, kind) in recent {
-            let bytes = crate::api::leaf_at(state.store(), index)?;
+            let bytes = match crate::api::leaf_at(&view, index) {
+                // Committed, not yet covered by a published checkpoint.
+                Err(crate::error::ApiError::NotFound(_)) => continue,
+                other => other?,
+            };
             let leaf = minhbach_ledger::leaf::Leaf::parse(&bytes)
                 .map_err(|e| WebError::Internal(e.to_string()))?;
             let amount_text = Statement::from_json(leaf.envelope.payload())
