@@ -11,6 +11,11 @@
 //! max_batch = 4096                 # statements per commit (one fsync, one checkpoint)
 //! batch_window_ms = 2              # how long a commit waits for more statements
 //! queue = 1024                     # requests waiting for the sequencer before 503
+//!
+//! [witnesses]                      # C2SP tlog-witnesses asked to cosign each checkpoint
+//! list = ["https://w1.example/wit=w1.example+1a2b3c4d+BAS…"]  # URL=VKEY; MINHBACH_WITNESSES, --witness
+//! quorum = 1                       # cosignatures needed to publish (default: all); --witness-quorum
+//! timeout_seconds = 5              # per request; --witness-timeout
 //! ```
 //!
 //! Unknown keys are refused, so a typo never silently falls back to a
@@ -40,6 +45,22 @@ pub struct ConfigFile {
     /// The write path.
     #[serde(default)]
     pub write: WriteSection,
+    /// The witnesses.
+    #[serde(default)]
+    pub witnesses: WitnessSection,
+}
+
+/// The `[witnesses]` section.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessSection {
+    /// `URL=VKEY` of each witness.
+    #[serde(default)]
+    pub list: Vec<String>,
+    /// Cosignatures needed before a checkpoint is published (default: all).
+    pub quorum: Option<usize>,
+    /// Seconds one request to a witness may take.
+    pub timeout_seconds: Option<u64>,
 }
 
 /// The `[write]` section.
@@ -88,6 +109,9 @@ pub enum ConfigError {
         /// Why.
         reason: &'static str,
     },
+    /// The witness configuration is wrong.
+    #[error("witnesses: {0}")]
+    Witness(#[from] crate::witness::WitnessConfigError),
     /// No data directory was given anywhere.
     #[error("no data directory: give --data, MINHBACH_DATA or `data` in the config file")]
     NoDataDir,
@@ -112,6 +136,13 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     /// `--data` / `MINHBACH_DATA`.
     pub data: Option<PathBuf>,
+    /// `--witness` / `MINHBACH_WITNESSES`: replaces the file's list when
+    /// not empty.
+    pub witnesses: Vec<crate::witness::WitnessSpec>,
+    /// `--witness-quorum` / `MINHBACH_WITNESS_QUORUM`.
+    pub witness_quorum: Option<usize>,
+    /// `--witness-timeout` / `MINHBACH_WITNESS_TIMEOUT`, in seconds.
+    pub witness_timeout: Option<u64>,
 }
 
 impl ConfigFile {
@@ -167,7 +198,7 @@ impl ConfigFile {
             batch,
             rate_per_client: w.rate_per_client.unwrap_or(defaults.rate_per_client),
             burst_per_client: w.burst_per_client.unwrap_or(defaults.burst_per_client),
-            witnesses: crate::witness::WitnessPolicy::default(),
+            witnesses: witness_policy(self.witnesses, &overrides)?,
         };
         if write.rate_per_client > 0 && write.burst_per_client == 0 {
             return Err(ConfigError::Invalid {
@@ -185,6 +216,32 @@ impl ConfigFile {
             write,
         })
     }
+}
+
+/// The witnesses: the flags' list, or else the file's; the quorum and
+/// timeout from the flags, or else the file, or else all and 5 s.
+fn witness_policy(
+    file: WitnessSection,
+    overrides: &Overrides,
+) -> Result<crate::witness::WitnessPolicy, ConfigError> {
+    use crate::witness::{WitnessPolicy, WitnessSpec, DEFAULT_TIMEOUT};
+    let list = if overrides.witnesses.is_empty() {
+        file.list
+            .iter()
+            .map(|s| WitnessSpec::parse(s))
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        overrides.witnesses.clone()
+    };
+    let required = overrides
+        .witness_quorum
+        .or(file.quorum)
+        .unwrap_or(list.len());
+    let timeout = overrides
+        .witness_timeout
+        .or(file.timeout_seconds)
+        .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+    Ok(WitnessPolicy::new(list, required, timeout)?)
 }
 
 #[cfg(test)]
@@ -228,6 +285,7 @@ queue = 64
             .resolve(Overrides {
                 listen: Some("127.0.0.1:1".parse().unwrap()),
                 data: Some("/b".into()),
+                ..Overrides::default()
             })
             .unwrap();
         assert_eq!(c.listen, "127.0.0.1:1".parse().unwrap());
@@ -274,6 +332,56 @@ queue = 64
             ConfigFile::default().resolve(Overrides::default()),
             Err(ConfigError::NoDataDir)
         ));
+    }
+
+    fn witness_key(name: &str, seed: u8) -> String {
+        let cosigner = minhbach_ledger::cosignature::Cosigner::new(
+            minhbach_ledger::note::KeyName::new(name).unwrap(),
+            ed25519_dalek::SigningKey::from_bytes(&[seed; 32]),
+        );
+        cosigner.verifier().to_string()
+    }
+
+    #[test]
+    fn witnesses_come_from_the_file_unless_flags_name_them() {
+        let (a, b) = (witness_key("w1.example", 1), witness_key("w2.example", 2));
+        let text = format!(
+            "data = \"/a\"\n[witnesses]\nlist = [\"http://w1.example={a}\", \"https://w2.example/x={b}\"]\nquorum = 1\ntimeout_seconds = 9\n"
+        );
+        let c = parse(&text).unwrap().resolve(Overrides::default()).unwrap();
+        assert_eq!(c.write.witnesses.witnesses().len(), 2);
+        assert_eq!(c.write.witnesses.required(), 1);
+        assert_eq!(c.write.witnesses.timeout(), Duration::from_secs(9));
+
+        // Flags replace the list and win on the quorum.
+        let only = crate::witness::WitnessSpec::parse(&format!("http://w3.example={b}")).unwrap();
+        let c = parse(&text)
+            .unwrap()
+            .resolve(Overrides {
+                witnesses: vec![only],
+                witness_quorum: Some(1),
+                ..Overrides::default()
+            })
+            .unwrap();
+        assert_eq!(c.write.witnesses.witnesses().len(), 1);
+
+        // No quorum anywhere: all of them.
+        let text = format!("data = \"/a\"\n[witnesses]\nlist = [\"http://w1.example={a}\"]\n");
+        let c = parse(&text).unwrap().resolve(Overrides::default()).unwrap();
+        assert_eq!(c.write.witnesses.required(), 1);
+
+        // Refusals: a bad entry, a quorum above the list, an unknown key.
+        for bad in [
+            "data = \"/a\"\n[witnesses]\nlist = [\"not a witness\"]\n".to_owned(),
+            format!("data = \"/a\"\n[witnesses]\nlist = [\"http://w1.example={a}\"]\nquorum = 2\n"),
+        ] {
+            let err = parse(&bad)
+                .unwrap()
+                .resolve(Overrides::default())
+                .unwrap_err();
+            assert!(matches!(err, ConfigError::Witness(_)), "{bad}: {err}");
+        }
+        assert!(parse("[witnesses]\nquorom = 1\n").is_err());
     }
 
     #[test]

@@ -107,26 +107,13 @@ struct WitnessArgs {
         value_name = "N"
     )]
     quorum: Option<usize>,
-    /// Seconds one request to a witness may take.
+    /// Seconds one request to a witness may take [default: 5].
     #[arg(
         long = "witness-timeout",
         env = "MINHBACH_WITNESS_TIMEOUT",
-        value_name = "SECONDS",
-        default_value_t = 5
+        value_name = "SECONDS"
     )]
-    timeout: u64,
-}
-
-impl WitnessArgs {
-    fn policy(self) -> anyhow::Result<minhbach_server::witness::WitnessPolicy> {
-        let required = self.quorum.unwrap_or(self.witnesses.len());
-        minhbach_server::witness::WitnessPolicy::new(
-            self.witnesses,
-            required,
-            std::time::Duration::from_secs(self.timeout),
-        )
-        .context("the witness configuration")
-    }
+    timeout: Option<u64>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -169,8 +156,13 @@ fn main() -> anyhow::Result<()> {
                 Some(path) => ConfigFile::load(path)?,
                 None => ConfigFile::default(),
             };
-            let mut config = file.resolve(Overrides { listen, data })?;
-            config.write.witnesses = witnesses.policy()?;
+            let config = file.resolve(Overrides {
+                listen,
+                data,
+                witnesses: witnesses.witnesses,
+                witness_quorum: witnesses.quorum,
+                witness_timeout: witnesses.timeout,
+            })?;
             let (store, signer) = demo::open_existing(&config.data)
                 .with_context(|| format!("opening {}", config.data.display()))?;
             let state = AppState::writer(store, signer, config.write)
