@@ -177,39 +177,27 @@ pub trait LogStore: HashReader {
     fn commit(&self, batch: &CommitBatch<'_>) -> Result<(), StoreError>;
 }
 
-impl<S: LogStore + ?Sized> LogStore for &S {
-    fn tree_size(&self) -> Result<u64, StoreError> {
-        (**self).tree_size()
-    }
-    fn checkpoint(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        (**self).checkpoint()
-    }
-    fn read_leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
-        (**self).read_leaves(start, end)
-    }
-    fn read_meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        (**self).read_meta(key)
-    }
-    fn commit(&self, batch: &CommitBatch<'_>) -> Result<(), StoreError> {
-        (**self).commit(batch)
-    }
+/// `LogStore` for a reference and for a shared `Arc`: each call goes to the
+/// store behind it.
+macro_rules! forward_log_store {
+    ($($ty:ty),*) => {$(
+        impl<S: LogStore + ?Sized> LogStore for $ty {
+            fn tree_size(&self) -> Result<u64, StoreError> {
+                (**self).tree_size()
+            }
+            fn checkpoint(&self) -> Result<Option<Vec<u8>>, StoreError> {
+                (**self).checkpoint()
+            }
+            fn read_leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+                (**self).read_leaves(start, end)
+            }
+            fn read_meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+                (**self).read_meta(key)
+            }
+            fn commit(&self, batch: &CommitBatch<'_>) -> Result<(), StoreError> {
+                (**self).commit(batch)
+            }
+        }
+    )*};
 }
-
-/// A shared store (the server's writer and readers hold one `Arc`).
-impl<S: LogStore + ?Sized> LogStore for std::sync::Arc<S> {
-    fn tree_size(&self) -> Result<u64, StoreError> {
-        (**self).tree_size()
-    }
-    fn checkpoint(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        (**self).checkpoint()
-    }
-    fn read_leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
-        (**self).read_leaves(start, end)
-    }
-    fn read_meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        (**self).read_meta(key)
-    }
-    fn commit(&self, batch: &CommitBatch<'_>) -> Result<(), StoreError> {
-        (**self).commit(batch)
-    }
-}
+forward_log_store!(&S, std::sync::Arc<S>);

@@ -436,17 +436,16 @@ fn trace_section(h: &mut Html, books: &crate::sequencer::Books, index: u64, lang
             ))
             .raw("</p>");
     } else {
-        h.raw("<div class=\"scroll\"><table class=\"trace\"><thead><tr><th scope=\"col\">")
-            .text(lang.pick("Bút toán", "Entry"))
-            .raw("</th><th scope=\"col\">")
-            .text(lang.pick("Việc gì", "What"))
-            .raw("</th><th scope=\"col\">")
-            .text(lang.pick("Nơi nhận", "Where"))
-            .raw("</th><th scope=\"col\" class=\"num\">")
-            .text(lang.pick("Phần của bạn", "Your share"))
-            .raw("</th><th scope=\"col\">")
-            .text(lang.pick("Người nhận xác nhận", "Acknowledged"))
-            .raw("</th></tr></thead><tbody>");
+        h.table_head(
+            "trace",
+            &[
+                (lang.pick("Bút toán", "Entry"), false),
+                (lang.pick("Việc gì", "What"), false),
+                (lang.pick("Nơi nhận", "Where"), false),
+                (lang.pick("Phần của bạn", "Your share"), true),
+                (lang.pick("Người nhận xác nhận", "Acknowledged"), false),
+            ],
+        );
         for step in &t.steps {
             let what = match &step.kind {
                 FlowKind::Disbursed => lang.pick("Chi hỗ trợ", "Paid out").to_owned(),

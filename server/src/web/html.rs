@@ -88,6 +88,23 @@ impl Html {
         self
     }
 
+    /// Opens a scrolling table (`class` may be empty) with a header row of
+    /// escaped column labels; `true` right-aligns a numeric column. The
+    /// caller writes the rows and `</tbody></table></div>`.
+    pub(crate) fn table_head(&mut self, class: &str, columns: &[(&str, bool)]) -> &mut Self {
+        self.0.push_str("<div class=\"scroll\"><table");
+        if !class.is_empty() {
+            let _ = write!(self.0, " class=\"{}\"", escape(class));
+        }
+        self.0.push_str("><thead><tr>");
+        for (label, num) in columns {
+            let class = if *num { " class=\"num\"" } else { "" };
+            let _ = write!(self.0, "<th scope=\"col\"{class}>{}</th>", escape(label));
+        }
+        self.0.push_str("</tr></thead><tbody>");
+        self
+    }
+
     /// The document.
     pub(crate) fn finish(self) -> String {
         self.0
@@ -132,6 +149,24 @@ pub(crate) fn percent(part: u64, whole: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_head_escapes_labels_and_marks_numeric_columns() {
+        let mut h = Html::new();
+        h.table_head("totals", &[("<b>Loại</b>", false), ("Số \"tiền\"", true)]);
+        assert_eq!(
+            h.finish(),
+            "<div class=\"scroll\"><table class=\"totals\"><thead><tr>\
+             <th scope=\"col\">&lt;b&gt;Loại&lt;/b&gt;</th>\
+             <th scope=\"col\" class=\"num\">Số &quot;tiền&quot;</th>\
+             </tr></thead><tbody>"
+        );
+        let mut h = Html::new();
+        h.table_head("", &[("#", false)]);
+        assert!(h
+            .finish()
+            .starts_with("<div class=\"scroll\"><table><thead>"));
+    }
 
     #[test]
     fn escapes_every_special_character() {

@@ -131,15 +131,15 @@ fn cause_line(h: &mut Html, c: &Campaign, lang: Lang) {
 
 /// Received, disbursed, balance and progress per asset.
 fn totals_table(h: &mut Html, assets: &[AssetSummary], lang: Lang) {
-    h.raw("<div class=\"scroll\"><table class=\"totals\"><thead><tr><th scope=\"col\">")
-        .text(lang.pick("Loại", "Asset"))
-        .raw("</th><th scope=\"col\" class=\"num\">")
-        .text(lang.pick("Đã nhận", "Received"))
-        .raw("</th><th scope=\"col\" class=\"num\">")
-        .text(lang.pick("Đã chi", "Disbursed"))
-        .raw("</th><th scope=\"col\" class=\"num\">")
-        .text(lang.pick("Còn lại", "Balance"))
-        .raw("</th></tr></thead><tbody>");
+    h.table_head(
+        "totals",
+        &[
+            (lang.pick("Loại", "Asset"), false),
+            (lang.pick("Đã nhận", "Received"), true),
+            (lang.pick("Đã chi", "Disbursed"), true),
+            (lang.pick("Còn lại", "Balance"), true),
+        ],
+    );
     for a in assets {
         let asset = a.asset.as_str();
         h.raw("<tr><th scope=\"row\">")
@@ -294,13 +294,15 @@ fn campaign_page(state: &AppState, ctx: &Ctx, id: &str) -> Result<Page, WebError
             .text(lang.pick("Chưa có bút toán.", "No entries yet."))
             .raw("</p>");
     } else {
-        h.raw("<div class=\"scroll\"><table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">")
-            .text(lang.pick("Loại", "Type"))
-            .raw("</th><th scope=\"col\">")
-            .text(lang.pick("Ghi sổ lúc (UTC)", "Logged at (UTC)"))
-            .raw("</th><th scope=\"col\" class=\"num\">")
-            .text(lang.pick("Số lượng", "Amount"))
-            .raw("</th></tr></thead><tbody>");
+        h.table_head(
+            "",
+            &[
+                ("#", false),
+                (lang.pick("Loại", "Type"), false),
+                (lang.pick("Ghi sổ lúc (UTC)", "Logged at (UTC)"), false),
+                (lang.pick("Số lượng", "Amount"), true),
+            ],
+        );
         let view = state.view();
         for (index, kind) in recent {
             let bytes = match crate::api::leaf_at(&view, index) {
@@ -364,11 +366,14 @@ fn flows(h: &mut Html, assets: &[AssetSummary], lang: Lang) {
             .text(&format!(" — {}", asset_name(asset, lang)))
             .raw("</figcaption>")
             .raw(&bar_chart(&rows, asset))
-            .raw("</figure><div class=\"scroll\"><table><thead><tr><th scope=\"col\">")
-            .text(lang.pick("Tỉnh, thành phố", "Province"))
-            .raw("</th><th scope=\"col\" class=\"num\">")
-            .text(lang.pick("Đã chi", "Disbursed"))
-            .raw("</th></tr></thead><tbody>");
+            .raw("</figure>")
+            .table_head(
+                "",
+                &[
+                    (lang.pick("Tỉnh, thành phố", "Province"), false),
+                    (lang.pick("Đã chi", "Disbursed"), true),
+                ],
+            );
         for (name, v) in &rows {
             h.raw("<tr><th scope=\"row\">")
                 .text(name)
@@ -456,15 +461,15 @@ fn coverage(h: &mut Html, s: &RulesState, c: &Campaign, lang: Lang) {
             .raw("</p>");
         return;
     }
-    h.raw("<div class=\"scroll\"><table class=\"coverage\"><thead><tr><th scope=\"col\">")
-        .text(lang.pick("Xã, phường", "Commune"))
-        .raw("</th><th scope=\"col\" class=\"num\">")
-        .text(lang.pick("Ghi danh", "Enrolled"))
-        .raw("</th><th scope=\"col\" class=\"num\">")
-        .text(lang.pick("Đã hỗ trợ", "Reached"))
-        .raw("</th><th scope=\"col\">")
-        .text(lang.pick("Tỷ lệ", "Share"))
-        .raw("</th></tr></thead><tbody>");
+    h.table_head(
+        "coverage",
+        &[
+            (lang.pick("Xã, phường", "Commune"), false),
+            (lang.pick("Ghi danh", "Enrolled"), true),
+            (lang.pick("Đã hỗ trợ", "Reached"), true),
+            (lang.pick("Tỷ lệ", "Share"), false),
+        ],
+    );
     for (commune, (enrolled, reached, suppressed)) in by_commune {
         let p = percent(reached, enrolled);
         let under = enrolled > 0 && p < UNDER_SERVED_PERCENT;
@@ -645,19 +650,8 @@ fn keys_page(state: &AppState, ctx: &Ctx) -> Result<Page, WebError> {
             "Máy chủ không giữ khóa nào trong số này nên không thể giả mạo một khoản ủng hộ hay một khoản chi.",
             "The server holds none of these keys, so it cannot forge a donation or a payment.",
         ))
-        .raw("</p><div class=\"scroll\"><table><thead><tr><th scope=\"col\">")
-        .text(lang.pick("Họ tên", "Name"))
-        .raw("</th><th scope=\"col\">")
-        .text(lang.pick("Chức vụ", "Title"))
-        .raw("</th><th scope=\"col\">")
-        .text(lang.pick("Vai trò", "Roles"))
-        .raw("</th><th scope=\"col\">")
-        .text(lang.pick("Phạm vi", "Scope"))
-        .raw("</th><th scope=\"col\">")
-        .text(lang.pick("Mã khóa", "Key id"))
-        .raw("</th><th scope=\"col\">")
-        .text(lang.pick("Cấp / thu hồi", "Granted / revoked"))
-        .raw("</th></tr></thead><tbody>");
+        .raw("</p>")
+.table_head("", &[(lang.pick("Họ tên", "Name"), false), (lang.pick("Chức vụ", "Title"), false), (lang.pick("Vai trò", "Roles"), false), (lang.pick("Phạm vi", "Scope"), false), (lang.pick("Mã khóa", "Key id"), false), (lang.pick("Cấp / thu hồi", "Granted / revoked"), false)]);
     let mut keys = s.keys();
     keys.sort_by_key(|(_, k)| k.granted_at);
     for (keyid, k) in keys {
