@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building minhbach needs on a Debian machine with Rust, when it
-# is missing: libclang (RocksDB's bindings), a C++ compiler, rustfmt, clippy,
-# and, with MINHBACH_SETUP_BROWSER=1, Chromium with chromedriver (the
-# explorer's browser test).
+# is missing: libclang (RocksDB's bindings), a C++ compiler, rustfmt, clippy;
+# with MINHBACH_SETUP_BROWSER=1, Chromium with chromedriver (the explorer's
+# browser test); with MINHBACH_SETUP_S3=1, a local S3-compatible server (moto's
+# server mode, from PyPI, in a virtual environment under the build cache) for
+# the object-storage mirror's tests, exported as MINHBACH_MOTO_SERVER.
 # Sourced by scripts/test.sh and scripts/run.sh; safe to run again.
 set -euo pipefail
 
@@ -21,6 +23,15 @@ if [ "${MINHBACH_SETUP_BROWSER:-0}" = "1" ]; then
   command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 fi
 
+# The mirror's tests run moto's S3 server from a virtual environment.
+s3_venv="${MINHBACH_S3_VENV:-$HOME/.cache/minhbach/s3-venv}"
+moto_pin="moto[server]==5.2.1"
+if [ "${MINHBACH_SETUP_S3:-0}" = "1" ] && [ ! -x "$s3_venv/bin/moto_server" ]; then
+  command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+  # Debian's python3 needs python3-venv for `python3 -m venv`.
+  if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then need_apt+=(python3-venv); fi
+fi
+
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}" >&2
   sudo=""
@@ -34,6 +45,15 @@ if command -v rustup >/dev/null 2>&1; then
   for c in rustfmt clippy; do
     rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
   done
+fi
+
+if [ "${MINHBACH_SETUP_S3:-0}" = "1" ]; then
+  if [ ! -x "$s3_venv/bin/moto_server" ]; then
+    echo "setup: installing $moto_pin into $s3_venv" >&2
+    python3 -m venv "$s3_venv"
+    "$s3_venv/bin/pip" install --quiet --disable-pip-version-check "$moto_pin"
+  fi
+  export MINHBACH_MOTO_SERVER="$s3_venv/bin/moto_server"
 fi
 
 # One build cache outside the clone, reused between runs (CI included).

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MINHBACH_SETUP_BROWSER=1
+MINHBACH_SETUP_S3=1
 source scripts/setup.sh
 
 step() { printf '\n== %s\n' "$*"; }

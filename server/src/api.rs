@@ -16,7 +16,10 @@ use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::store::LogStore as _;
 use serde::{Deserialize, Serialize};
 
+use minhbach_ledger::note::VerifierKey;
+
 use crate::error::{ApiError, ApiPath, ApiQuery};
+use crate::witness::WitnessPolicy;
 use crate::{AppState, View};
 
 /// `GET /api/v1/log`.
@@ -36,6 +39,36 @@ pub(crate) struct LogInfo {
     committed_size: u64,
 }
 
+impl LogInfo {
+    /// The log `verifier` verifies and its `witnesses`, with the size and
+    /// root of the published checkpoint `latest` (none: an empty tree), and
+    /// `committed_size` entries committed.
+    pub(crate) fn new(
+        verifier: &VerifierKey,
+        witnesses: &WitnessPolicy,
+        latest: Option<&minhbach_ledger::checkpoint::Checkpoint>,
+        committed_size: u64,
+    ) -> Self {
+        let (tree_size, root) = match latest {
+            Some(c) => (c.size(), c.root()),
+            None => (0, merkle::empty_root()),
+        };
+        Self {
+            origin: verifier.name().as_str().to_owned(),
+            verifier_key: verifier.to_string(),
+            witnesses: witnesses
+                .witnesses()
+                .iter()
+                .map(|w| w.verifier().to_string())
+                .collect(),
+            witness_quorum: witnesses.required(),
+            tree_size,
+            root: root.to_base64(),
+            committed_size,
+        }
+    }
+}
+
 pub(crate) async fn log_info(State(state): State<AppState>) -> Result<Json<LogInfo>, ApiError> {
     let (latest, committed_size) = state
         .read(|view| {
@@ -43,24 +76,12 @@ pub(crate) async fn log_info(State(state): State<AppState>) -> Result<Json<LogIn
             Ok((view.latest()?, committed))
         })
         .await?;
-    let (tree_size, root) = match latest {
-        Some(l) => (l.checkpoint.size(), l.checkpoint.root()),
-        None => (0, merkle::empty_root()),
-    };
-    let witnesses = state.witnesses();
-    Ok(Json(LogInfo {
-        origin: state.origin().to_owned(),
-        verifier_key: state.verifier().to_string(),
-        witnesses: witnesses
-            .witnesses()
-            .iter()
-            .map(|w| w.verifier().to_string())
-            .collect(),
-        witness_quorum: witnesses.required(),
-        tree_size,
-        root: root.to_base64(),
+    Ok(Json(LogInfo::new(
+        state.verifier(),
+        state.witnesses(),
+        latest.as_deref().map(|l| &l.checkpoint),
         committed_size,
-    }))
+    )))
 }
 
 /// `GET /api/v1/entries/{index}`.

@@ -16,7 +16,17 @@
 //! list = ["https://w1.example/wit=w1.example+1a2b3c4d+BAS…"]  # URL=VKEY; MINHBACH_WITNESSES, --witness
 //! quorum = 1                       # cosignatures needed to publish (default: all); --witness-quorum
 //! timeout_seconds = 5              # per request; --witness-timeout
+//!
+//! [mirror]                         # publish the read path to S3-compatible storage
+//! url = "s3://minhbach-log/v1"     # s3://BUCKET[/PREFIX]; MINHBACH_MIRROR, --mirror
+//! endpoint = "https://s3.example"  # MinIO, Ceph RGW, GCS…; AWS when absent; --mirror-endpoint
+//! region = "ap-southeast-1"        # otherwise AWS_REGION
+//! jobs = 16                        # objects uploaded at once
+//! interval_ms = 1000               # how often to look for a newer checkpoint
 //! ```
+//!
+//! The bucket's credentials come from the environment only
+//! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, …), never from this file.
 //!
 //! Unknown keys are refused, so a typo never silently falls back to a
 //! default.
@@ -48,6 +58,25 @@ pub struct ConfigFile {
     /// The witnesses.
     #[serde(default)]
     pub witnesses: WitnessSection,
+    /// The object-storage mirror of the read path.
+    #[serde(default)]
+    pub mirror: MirrorSection,
+}
+
+/// The `[mirror]` section.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MirrorSection {
+    /// `s3://BUCKET[/PREFIX]`; no mirror when absent.
+    pub url: Option<String>,
+    /// An S3-compatible endpoint; AWS when absent.
+    pub endpoint: Option<String>,
+    /// The region.
+    pub region: Option<String>,
+    /// Objects uploaded at once.
+    pub jobs: Option<usize>,
+    /// How often to look for a newer published checkpoint, in milliseconds.
+    pub interval_ms: Option<u64>,
 }
 
 /// The `[witnesses]` section.
@@ -112,6 +141,9 @@ pub enum ConfigError {
     /// The witness configuration is wrong.
     #[error("witnesses: {0}")]
     Witness(#[from] crate::witness::WitnessConfigError),
+    /// The mirror URL is not usable.
+    #[error("mirror: {0}")]
+    Mirror(String),
     /// No data directory was given anywhere.
     #[error("no data directory: give --data, MINHBACH_DATA or `data` in the config file")]
     NoDataDir,
@@ -126,6 +158,8 @@ pub struct ServeConfig {
     pub data: PathBuf,
     /// The write path.
     pub write: WriteConfig,
+    /// The object-storage mirror, if any.
+    pub mirror: Option<crate::mirror::MirrorConfig>,
 }
 
 /// What the command line (flags, or their environment variables) gave;
@@ -143,6 +177,10 @@ pub struct Overrides {
     pub witness_quorum: Option<usize>,
     /// `--witness-timeout` / `MINHBACH_WITNESS_TIMEOUT`, in seconds.
     pub witness_timeout: Option<u64>,
+    /// `--mirror` / `MINHBACH_MIRROR`.
+    pub mirror: Option<String>,
+    /// `--mirror-endpoint` / `MINHBACH_MIRROR_ENDPOINT`.
+    pub mirror_endpoint: Option<String>,
 }
 
 impl ConfigFile {
@@ -206,7 +244,9 @@ impl ConfigFile {
                 reason: "must be at least 1 when rate_per_client is set",
             });
         }
+        let mirror = mirror_config(self.mirror, &overrides)?;
         Ok(ServeConfig {
+            mirror,
             listen: overrides.listen.or(self.listen).unwrap_or_else(|| {
                 DEFAULT_LISTEN
                     .parse()
@@ -216,6 +256,47 @@ impl ConfigFile {
             write,
         })
     }
+}
+
+/// The mirror: the flags' URL and endpoint over the file's.
+fn mirror_config(
+    file: MirrorSection,
+    overrides: &Overrides,
+) -> Result<Option<crate::mirror::MirrorConfig>, ConfigError> {
+    let Some(url) = overrides.mirror.clone().or(file.url) else {
+        if file.endpoint.is_some() || overrides.mirror_endpoint.is_some() {
+            return Err(ConfigError::Invalid {
+                key: "mirror.endpoint",
+                reason: "given without a mirror url",
+            });
+        }
+        return Ok(None);
+    };
+    let mut config = crate::mirror::MirrorConfig::new(url);
+    config.endpoint = overrides.mirror_endpoint.clone().or(file.endpoint);
+    config.region = file.region;
+    if let Some(jobs) = file.jobs {
+        if jobs == 0 || jobs > 256 {
+            return Err(ConfigError::Invalid {
+                key: "mirror.jobs",
+                reason: "must be between 1 and 256",
+            });
+        }
+        config.jobs = jobs;
+    }
+    if let Some(ms) = file.interval_ms {
+        if ms < 10 {
+            return Err(ConfigError::Invalid {
+                key: "mirror.interval_ms",
+                reason: "at least 10",
+            });
+        }
+        config.interval = Duration::from_millis(ms);
+    }
+    if let Err(e) = config.bucket_and_prefix() {
+        return Err(ConfigError::Mirror(e.to_string()));
+    }
+    Ok(Some(config))
 }
 
 /// The witnesses: the flags' list, or else the file's; the quorum and
@@ -300,6 +381,75 @@ queue = 64
         let defaults = WriteConfig::default();
         assert_eq!(c.write.rate_per_client, defaults.rate_per_client);
         assert_eq!(c.write.batch.max_batch, defaults.batch.max_batch);
+    }
+
+    #[test]
+    fn the_mirror_section_parses_and_flags_override_it() {
+        let file = parse(
+            "data = \"/a\"\n[mirror]\nurl = \"s3://log-bucket/v1/\"\nendpoint = \"http://127.0.0.1:9000\"\nregion = \"ap-southeast-1\"\njobs = 4\ninterval_ms = 250\n",
+        )
+        .unwrap();
+        let m = file
+            .clone()
+            .resolve(Overrides::default())
+            .unwrap()
+            .mirror
+            .unwrap();
+        assert_eq!(m.url, "s3://log-bucket/v1/");
+        assert_eq!(
+            m.bucket_and_prefix().unwrap(),
+            ("log-bucket".to_owned(), "v1".to_owned())
+        );
+        assert_eq!(m.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(m.region.as_deref(), Some("ap-southeast-1"));
+        assert_eq!((m.jobs, m.interval), (4, Duration::from_millis(250)));
+
+        let m = file
+            .resolve(Overrides {
+                mirror: Some("s3://other".into()),
+                mirror_endpoint: Some("http://10.0.0.1:9000".into()),
+                ..Overrides::default()
+            })
+            .unwrap()
+            .mirror
+            .unwrap();
+        assert_eq!(
+            m.bucket_and_prefix().unwrap(),
+            ("other".to_owned(), String::new())
+        );
+        assert_eq!(m.endpoint.as_deref(), Some("http://10.0.0.1:9000"));
+
+        // No mirror unless asked for.
+        let none = parse("data = \"/a\"\n")
+            .unwrap()
+            .resolve(Overrides::default());
+        assert!(none.unwrap().mirror.is_none());
+    }
+
+    #[test]
+    fn bad_mirror_settings_are_refused() {
+        for (text, want) in [
+            ("[mirror]\nurl = \"https://bucket\"\n", "s3://"),
+            ("[mirror]\nurl = \"s3://\"\n", "no bucket"),
+            ("[mirror]\nurl = \"s3://b/../x\"\n", ".."),
+            ("[mirror]\nurl = \"s3://b\"\njobs = 0\n", "mirror.jobs"),
+            (
+                "[mirror]\nurl = \"s3://b\"\ninterval_ms = 1\n",
+                "mirror.interval_ms",
+            ),
+            (
+                "[mirror]\nendpoint = \"http://x\"\n",
+                "without a mirror url",
+            ),
+        ] {
+            let err = parse(&format!("data = \"/a\"\n{text}"))
+                .unwrap()
+                .resolve(Overrides::default())
+                .unwrap_err();
+            assert!(err.to_string().contains(want), "{text}: {err}");
+        }
+        let typo = parse("[mirror]\nurll = \"s3://b\"\n").unwrap_err();
+        assert!(typo.to_string().contains("urll"), "{typo}");
     }
 
     #[test]

@@ -60,6 +60,7 @@ pub mod datadir;
 pub mod demo;
 mod error;
 pub mod metrics;
+pub mod mirror;
 pub mod ops;
 mod publish;
 pub mod recent;

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use minhbach_server::config::{ConfigFile, Overrides};
 use minhbach_server::demo::{self, DemoOptions};
+use minhbach_server::mirror::{self, Mirror};
 use minhbach_server::{ops, AppState};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -48,6 +49,27 @@ enum Command {
         data: Option<PathBuf>,
         #[command(flatten)]
         witnesses: WitnessArgs,
+        #[command(flatten)]
+        mirror: MirrorArgs,
+    },
+    /// Mirrors the read path (checkpoint, tiles, entry bundles, log
+    /// metadata) to an S3-compatible bucket once, up to the published
+    /// checkpoint, and exits. Resumes where the bucket's checkpoint stands;
+    /// the checkpoint is written last. The server must be stopped (`serve`
+    /// with a mirror does the same continuously). Credentials come from
+    /// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    Publish {
+        /// A TOML configuration file: its `data`, `[mirror]` and
+        /// `[witnesses]` are used.
+        #[arg(long, env = "MINHBACH_CONFIG")]
+        config: Option<PathBuf>,
+        /// The data directory.
+        #[arg(long, env = "MINHBACH_DATA")]
+        data: Option<PathBuf>,
+        #[command(flatten)]
+        witnesses: WitnessArgs,
+        #[command(flatten)]
+        mirror: MirrorArgs,
     },
     /// Creates a log: a new data directory, the log key (named for the
     /// genesis origin) and entry 0, the genesis envelope signed by its
@@ -116,6 +138,34 @@ struct WitnessArgs {
     timeout: Option<u64>,
 }
 
+/// The object-storage mirror of the read path.
+#[derive(clap::Args)]
+struct MirrorArgs {
+    /// Mirror the read path to this bucket: s3://BUCKET[/PREFIX].
+    #[arg(long = "mirror", env = "MINHBACH_MIRROR", value_name = "S3_URL")]
+    url: Option<String>,
+    /// The S3-compatible endpoint (MinIO, Ceph RGW, GCS, a local server);
+    /// AWS when absent.
+    #[arg(
+        long = "mirror-endpoint",
+        env = "MINHBACH_MIRROR_ENDPOINT",
+        value_name = "URL"
+    )]
+    endpoint: Option<String>,
+}
+
+/// Reads the config file, if any, and merges the flags over it.
+fn resolve(
+    config: Option<&PathBuf>,
+    overrides: Overrides,
+) -> anyhow::Result<minhbach_server::config::ServeConfig> {
+    let file = match config {
+        Some(path) => ConfigFile::load(path)?,
+        None => ConfigFile::default(),
+    };
+    Ok(file.resolve(overrides)?)
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::registry()
@@ -151,24 +201,80 @@ fn main() -> anyhow::Result<()> {
             listen,
             data,
             witnesses,
+            mirror,
         } => {
-            let file = match &config {
-                Some(path) => ConfigFile::load(path)?,
-                None => ConfigFile::default(),
-            };
-            let config = file.resolve(Overrides {
-                listen,
-                data,
-                witnesses: witnesses.witnesses,
-                witness_quorum: witnesses.quorum,
-                witness_timeout: witnesses.timeout,
-            })?;
+            let config = resolve(
+                config.as_ref(),
+                Overrides {
+                    listen,
+                    data,
+                    witnesses: witnesses.witnesses,
+                    witness_quorum: witnesses.quorum,
+                    witness_timeout: witnesses.timeout,
+                    mirror: mirror.url,
+                    mirror_endpoint: mirror.endpoint,
+                },
+            )?;
             let (store, signer) = demo::open_existing(&config.data)
                 .with_context(|| format!("opening {}", config.data.display()))?;
             let state = AppState::writer(store, signer, config.write)
                 .context("replaying the log and starting the sequencer")?;
             let size = state.tree_size().context("reading the tree size")?;
+            if let Some(m) = &config.mirror {
+                let mirror = Mirror::s3(m, state.verifier().clone())
+                    .with_context(|| format!("setting up the mirror {}", m.url))?;
+                println!("Mirroring the read path to {}.", m.url);
+                runtime.spawn(mirror::follow(mirror, state.clone(), m.interval));
+            }
             runtime.block_on(run(config.listen, state, size))
+        }
+        Command::Publish {
+            config,
+            data,
+            witnesses,
+            mirror,
+        } => {
+            let config = resolve(
+                config.as_ref(),
+                Overrides {
+                    data,
+                    witnesses: witnesses.witnesses,
+                    witness_quorum: witnesses.quorum,
+                    witness_timeout: witnesses.timeout,
+                    mirror: mirror.url,
+                    mirror_endpoint: mirror.endpoint,
+                    ..Overrides::default()
+                },
+            )?;
+            let m = config.mirror.context(
+                "no bucket: give --mirror s3://BUCKET[/PREFIX], MINHBACH_MIRROR or [mirror] url",
+            )?;
+            let started = std::time::Instant::now();
+            let report = runtime
+                .block_on(mirror::publish_once(
+                    &config.data,
+                    &m,
+                    &config.write.witnesses,
+                ))
+                .with_context(|| format!("publishing {} to {}", config.data.display(), m.url))?;
+            if report.written == 0 {
+                println!(
+                    "{} already holds the checkpoint of {} entries; nothing written.",
+                    m.url, report.to
+                );
+            } else {
+                println!(
+                    "Published entries {}..{} to {}: {} objects, {} bytes written, {} already there, in {:.1} s; the checkpoint was written last.",
+                    report.from,
+                    report.to,
+                    m.url,
+                    report.written,
+                    report.bytes,
+                    report.skipped,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(())
         }
         Command::Init { data, genesis } => {
             let bytes = std::fs::read(&genesis)

@@ -113,6 +113,12 @@ pub struct Metrics {
     witnesses: Mutex<std::collections::BTreeMap<String, WitnessSeries>>,
     published_size: AtomicU64,
     witness_quorum: AtomicU64,
+    mirror_size: AtomicU64,
+    mirror_objects: AtomicU64,
+    mirror_bytes: AtomicU64,
+    mirror_skipped: AtomicU64,
+    mirror_errors: AtomicU64,
+    mirror_round_seconds: Histogram,
 }
 
 impl Default for Metrics {
@@ -128,6 +134,12 @@ impl Default for Metrics {
             witnesses: Mutex::default(),
             published_size: AtomicU64::new(0),
             witness_quorum: AtomicU64::new(0),
+            mirror_size: AtomicU64::new(0),
+            mirror_objects: AtomicU64::new(0),
+            mirror_bytes: AtomicU64::new(0),
+            mirror_skipped: AtomicU64::new(0),
+            mirror_errors: AtomicU64::new(0),
+            mirror_round_seconds: Histogram::new(SECONDS),
         }
     }
 }
@@ -207,6 +219,22 @@ impl Metrics {
     pub fn set_witness_quorum(&self, required: usize) {
         self.witness_quorum
             .store(required as u64, Ordering::Relaxed);
+    }
+
+    /// A mirror round brought the bucket to `size` entries, writing
+    /// `objects` objects of `bytes` bytes and skipping `skipped` already
+    /// there, in `took`.
+    pub fn record_mirror(&self, size: u64, objects: u64, bytes: u64, skipped: u64, took: Duration) {
+        self.mirror_size.store(size, Ordering::Relaxed);
+        self.mirror_objects.fetch_add(objects, Ordering::Relaxed);
+        self.mirror_bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.mirror_skipped.fetch_add(skipped, Ordering::Relaxed);
+        self.mirror_round_seconds.observe(took.as_secs_f64());
+    }
+
+    /// A mirror round failed.
+    pub fn record_mirror_error(&self) {
+        self.mirror_errors.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The text exposition.
@@ -292,6 +320,49 @@ impl Metrics {
             out,
             "# HELP minhbach_witness_quorum Witness cosignatures required to publish a checkpoint.\n# TYPE minhbach_witness_quorum gauge\nminhbach_witness_quorum {}",
             self.witness_quorum.load(Ordering::Relaxed)
+        );
+        for (name, help, kind, value) in [
+            (
+                "minhbach_mirror_size",
+                "Entries covered by the checkpoint in the object-storage mirror.",
+                "gauge",
+                &self.mirror_size,
+            ),
+            (
+                "minhbach_mirror_objects_total",
+                "Objects written to the mirror.",
+                "counter",
+                &self.mirror_objects,
+            ),
+            (
+                "minhbach_mirror_bytes_total",
+                "Bytes written to the mirror.",
+                "counter",
+                &self.mirror_bytes,
+            ),
+            (
+                "minhbach_mirror_skipped_total",
+                "Objects found already in the mirror after a restart, not written again.",
+                "counter",
+                &self.mirror_skipped,
+            ),
+            (
+                "minhbach_mirror_errors_total",
+                "Mirror rounds that failed (retried with backoff).",
+                "counter",
+                &self.mirror_errors,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
+                value.load(Ordering::Relaxed)
+            );
+        }
+        self.mirror_round_seconds.render(
+            &mut out,
+            "minhbach_mirror_round_seconds",
+            "Time of one mirror round (objects, then the checkpoint).",
         );
         out
     }

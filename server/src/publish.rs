@@ -258,10 +258,7 @@ impl Publisher {
             .collect();
         let committed_now = Latest::committed(&store)?;
         let stored = stored_published(&store, &log, &keys, committed_now.as_ref());
-        let previous_quorum = store
-            .read_meta(QUORUM_KEY)?
-            .and_then(|v| String::from_utf8(v).ok()?.parse::<usize>().ok())
-            .unwrap_or(0);
+        let previous_quorum = stored_quorum(&store)?;
         // What readers may have seen already: the committed checkpoint if
         // the last run published every commit, the stored one otherwise.
         let initial = if required == 0 {
@@ -352,6 +349,37 @@ impl Drop for Publisher {
             let _ = thread.join();
         }
     }
+}
+
+/// The quorum the last writer of `store` ran with (0 when none was stored).
+fn stored_quorum(store: &RocksStore) -> Result<usize, StoreError> {
+    Ok(store
+        .read_meta(QUORUM_KEY)?
+        .and_then(|v| String::from_utf8(v).ok()?.parse::<usize>().ok())
+        .unwrap_or(0))
+}
+
+/// The checkpoint readers of `store` saw last, for work on a stopped
+/// server's data (`minhbach-server publish`): the stored witnessed one if
+/// the last run required a quorum, the committed one otherwise (with the
+/// cosignatures stored for it). `None`: nothing published yet.
+///
+/// # Errors
+/// [`LatestError`] if the store cannot be read or its checkpoint does not
+/// parse.
+pub(crate) fn last_published(
+    store: &RocksStore,
+    log: &VerifierKey,
+) -> Result<Option<Arc<Latest>>, LatestError> {
+    let committed = Latest::committed(store)?;
+    let stored = stored_published(store, log, &[], committed.as_ref());
+    if stored_quorum(store)? > 0 {
+        return Ok(stored);
+    }
+    Ok(match (stored, committed) {
+        (Some(s), Some(c)) if s.text == c.text => Some(s),
+        (_, c) => c.map(Arc::new),
+    })
 }
 
 /// The stored published checkpoint, if it is one this log signed, its

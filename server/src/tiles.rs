@@ -31,10 +31,13 @@ use crate::error::ApiError;
 use crate::AppState;
 
 /// Full tiles never change.
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub(crate) const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// Partial tiles are replaced by wider ones as the log grows: cache briefly.
-const PARTIAL: &str = "public, max-age=5";
+pub(crate) const PARTIAL: &str = "public, max-age=5";
+
+/// The checkpoint (and the log's metadata) change with every commit.
+pub(crate) const CHECKPOINT_CACHE: &str = "no-cache";
 
 /// `GET /checkpoint`: the published checkpoint, with its cosignatures.
 pub(crate) async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -45,7 +48,10 @@ pub(crate) async fn checkpoint(State(state): State<AppState>) -> Result<Response
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; charset=utf-8"),
             ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(CHECKPOINT_CACHE),
+            ),
         ],
         latest.signed.clone(),
     )
@@ -85,7 +91,7 @@ pub(crate) async fn tile(
 
 /// The bytes of `path` in the tree of `size` leaves, or `not_found` if the
 /// tree does not hold all of it.
-fn tile_bytes(
+pub(crate) fn tile_bytes(
     store: &minhbach_ledger::store::rocks::RocksStore,
     path: TilePath,
     size: u64,

@@ -39,8 +39,15 @@ impl Server {
     /// Starts `minhbach-server <args…> --listen 127.0.0.1:0` and waits for
     /// the address it prints.
     pub(crate) fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_minhbach-server"))
-            .args(args)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_minhbach-server"));
+        cmd.args(args);
+        Self::spawn(cmd)
+    }
+
+    /// Starts `cmd` (a `minhbach-server` command line) with `--listen
+    /// 127.0.0.1:0` and waits for the address it prints.
+    pub(crate) fn spawn(mut cmd: Command) -> Self {
+        let mut child = cmd
             .args(["--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "minhbach_server=warn")
             .stdout(Stdio::piped())
