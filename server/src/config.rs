@@ -23,6 +23,7 @@
 //! region = "ap-southeast-1"        # otherwise AWS_REGION
 //! jobs = 16                        # objects uploaded at once
 //! interval_ms = 1000               # how often to look for a newer checkpoint
+//! public_url = "https://cdn.example.vn/v1"  # where readers find it; the explorer verifies from there
 //! ```
 //!
 //! The bucket's credentials come from the environment only
@@ -77,6 +78,8 @@ pub struct MirrorSection {
     pub jobs: Option<usize>,
     /// How often to look for a newer published checkpoint, in milliseconds.
     pub interval_ms: Option<u64>,
+    /// The public (CDN) URL of the mirror, for the explorer's verification.
+    pub public_url: Option<String>,
 }
 
 /// The `[witnesses]` section.
@@ -264,7 +267,10 @@ fn mirror_config(
     overrides: &Overrides,
 ) -> Result<Option<crate::mirror::MirrorConfig>, ConfigError> {
     let Some(url) = overrides.mirror.clone().or(file.url) else {
-        if file.endpoint.is_some() || overrides.mirror_endpoint.is_some() {
+        if file.endpoint.is_some()
+            || overrides.mirror_endpoint.is_some()
+            || file.public_url.is_some()
+        {
             return Err(ConfigError::Invalid {
                 key: "mirror.endpoint",
                 reason: "given without a mirror url",
@@ -292,6 +298,15 @@ fn mirror_config(
             });
         }
         config.interval = Duration::from_millis(ms);
+    }
+    if let Some(url) = file.public_url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                key: "mirror.public_url",
+                reason: "must be an http:// or https:// URL",
+            });
+        }
+        config.public_url = Some(url);
     }
     if let Err(e) = config.bucket_and_prefix() {
         return Err(ConfigError::Mirror(e.to_string()));
@@ -386,7 +401,7 @@ queue = 64
     #[test]
     fn the_mirror_section_parses_and_flags_override_it() {
         let file = parse(
-            "data = \"/a\"\n[mirror]\nurl = \"s3://log-bucket/v1/\"\nendpoint = \"http://127.0.0.1:9000\"\nregion = \"ap-southeast-1\"\njobs = 4\ninterval_ms = 250\n",
+            "data = \"/a\"\n[mirror]\nurl = \"s3://log-bucket/v1/\"\nendpoint = \"http://127.0.0.1:9000\"\nregion = \"ap-southeast-1\"\njobs = 4\ninterval_ms = 250\npublic_url = \"https://cdn.example.vn/v1\"\n",
         )
         .unwrap();
         let m = file
@@ -403,6 +418,7 @@ queue = 64
         assert_eq!(m.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
         assert_eq!(m.region.as_deref(), Some("ap-southeast-1"));
         assert_eq!((m.jobs, m.interval), (4, Duration::from_millis(250)));
+        assert_eq!(m.public_url.as_deref(), Some("https://cdn.example.vn/v1"));
 
         let m = file
             .resolve(Overrides {

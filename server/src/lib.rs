@@ -102,6 +102,7 @@ pub struct AppState {
     witnesses: Arc<WitnessPolicy>,
     metrics: Arc<Metrics>,
     limiter: Arc<RateLimiter>,
+    read_url: Option<Arc<str>>,
 }
 
 /// How a writing server runs.
@@ -171,6 +172,7 @@ impl AppState {
             witnesses: Arc::new(WitnessPolicy::default()),
             metrics: Arc::new(Metrics::new(size)),
             limiter: Arc::new(RateLimiter::new(0, 0)),
+            read_url: None,
         })
     }
 
@@ -210,6 +212,22 @@ impl AppState {
             config.burst_per_client,
         ));
         Ok(state)
+    }
+
+    /// Points the explorer's in-browser verification at a published copy
+    /// of the read path (the public URL of the object-storage mirror, behind
+    /// its CDN): browsers fetch the log's metadata and checkpoint from there,
+    /// so they check what every other reader sees.
+    #[must_use]
+    pub fn with_read_url(mut self, url: Option<&str>) -> Self {
+        self.read_url = url.map(|u| Arc::from(u.trim_end_matches('/')));
+        self
+    }
+
+    /// The published copy browsers verify against, if any.
+    #[must_use]
+    pub fn read_url(&self) -> Option<&str> {
+        self.read_url.as_deref()
     }
 
     /// The books (the rules' state and the trace index).

@@ -218,7 +218,8 @@ fn main() -> anyhow::Result<()> {
             let (store, signer) = demo::open_existing(&config.data)
                 .with_context(|| format!("opening {}", config.data.display()))?;
             let state = AppState::writer(store, signer, config.write)
-                .context("replaying the log and starting the sequencer")?;
+                .context("replaying the log and starting the sequencer")?
+                .with_read_url(config.mirror.as_ref().and_then(|m| m.public_url.as_deref()));
             let size = state.tree_size().context("reading the tree size")?;
             if let Some(m) = &config.mirror {
                 let mirror = Mirror::s3(m, state.verifier().clone())

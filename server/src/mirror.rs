@@ -79,6 +79,9 @@ pub struct MirrorConfig {
     pub jobs: usize,
     /// How often a serving mirror looks for a newer published checkpoint.
     pub interval: Duration,
+    /// The bucket's public URL (or its CDN's), where readers find the read
+    /// path: the explorer's in-browser verification reads from there.
+    pub public_url: Option<String>,
 }
 
 impl MirrorConfig {
@@ -91,6 +94,7 @@ impl MirrorConfig {
             region: None,
             jobs: DEFAULT_JOBS,
             interval: DEFAULT_INTERVAL,
+            public_url: None,
         }
     }
 

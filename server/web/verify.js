@@ -216,8 +216,18 @@
     };
   }
 
+  // The published copy of the read path (an object-storage mirror behind a
+  // CDN) when the server names one: the log's metadata and checkpoint come
+  // from there, so the browser checks what every other reader sees.
+  function readUrl() {
+    var m = document.querySelector('meta[name="minhbach-read-url"]');
+    return m ? String(m.getAttribute('content') || '').replace(/\/+$/, '') : '';
+  }
+
   async function logKeyAndCheckpoint(rep) {
-    var info = await fetchOk('/api/v1/log', 'json');
+    var base = readUrl();
+    if (base) rep.step(t('Đọc checkpoint từ bản công bố: ', 'Reading the checkpoint from the published copy: ') + base);
+    var info = await fetchOk(base + '/api/v1/log', 'json');
     var key = await parseVerifierKey(String(info.verifier_key));
     rep.step(t('Khóa công khai của sổ cái: ', 'The log\u2019s public key: ') + key.text +
       t(' (mã khóa tính lại khớp; hãy so khóa với nơi công bố độc lập, xem trang Khóa ký)',
@@ -229,7 +239,7 @@
       }
       if (!seen) localStorage.setItem('minhbach.logkey', key.text);
     } catch (e) { if (e instanceof Error && /CHANGED|ĐỔI/.test(e.message)) throw e; }
-    var note = parseNote(await fetchOk('/checkpoint', 'text'));
+    var note = parseNote(await fetchOk(base + '/checkpoint', 'text'));
     var cp = parseCheckpoint(note.body);
     if (cp.origin !== key.name) throw new Error(t('checkpoint thuộc một sổ cái khác: ', 'the checkpoint is of another log: ') + cp.origin);
     var mine = note.sigs.filter(function (s) { return s.name === key.name && equal(s.id, key.id); });
@@ -283,6 +293,10 @@
       }
       if (rows.length) rep.step(t('Chữ ký của ', 'The signatures of ') + rows.length + t(' người ký đều hợp lệ', ' signer(s) verify'));
       var cp = await logKeyAndCheckpoint(rep);
+      if (index >= cp.size) {
+        throw new Error(t('checkpoint ' + cp.size + ' của bản công bố chưa bao gồm bút toán #' + index + '; hãy thử lại sau ít phút',
+          'the published checkpoint ' + cp.size + ' does not cover entry #' + index + ' yet; try again in a few minutes'));
+      }
       var proof = await fetchOk('/api/v1/proofs/inclusion?index=' + index + '&size=' + cp.size, 'json');
       if (BigInt(proof.index) !== index || BigInt(proof.tree_size) !== cp.size || !Array.isArray(proof.proof)) {
         throw new Error(t('bằng chứng bao hàm không đúng yêu cầu', 'the inclusion proof is not the one asked for'));

@@ -19,6 +19,9 @@
 //! `MINHBACH_SKIP_BROWSER=1` says to skip it.
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
+#[path = "../../server/tests/support/s3.rs"]
+mod s3;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -33,6 +36,7 @@ use axum::response::Response;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use chrono::TimeZone as _;
+use minhbach_ledger::tile::{entry_bundles_for_size, tiles_for_size};
 use minhbach_server::demo::{self, DemoOptions};
 use serde_json::{json, Value};
 
@@ -44,7 +48,33 @@ const FLIP_CHECKPOINT: u8 = 2;
 struct Server {
     url: String,
     tamper: Arc<AtomicU8>,
+    /// The demo's state, to serve it again with other settings.
+    state: minhbach_server::AppState,
     _dir: tempfile::TempDir,
+}
+
+/// Serves `app` on 127.0.0.1 from a thread of its own; its URL.
+fn serve_app(app: axum::Router) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+    });
+    format!("http://{addr}")
 }
 
 /// One demo server for every test of this binary (the demo is built through
@@ -64,32 +94,15 @@ fn server() -> &'static Server {
         )
         .unwrap();
         let tamper = Arc::new(AtomicU8::new(HONEST));
-        let app = minhbach_server::app(prepared.state).layer(axum::middleware::from_fn_with_state(
+        let state = prepared.state;
+        let app = minhbach_server::app(state.clone()).layer(axum::middleware::from_fn_with_state(
             Arc::clone(&tamper),
             tampering,
         ));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        listener.set_nonblocking(true).unwrap();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .await
-                .unwrap();
-            });
-        });
         Server {
-            url: format!("http://{addr}"),
+            url: serve_app(app),
             tamper,
+            state,
             _dir: dir,
         }
     })
@@ -961,4 +974,104 @@ fn the_browser_reads_searches_and_verifies() {
         "explorer screenshots: {}",
         shots[0].parent().unwrap().display()
     );
+}
+
+/// Pointed at a published copy of the read path (an S3 bucket, as behind a
+/// CDN), the explorer's pages name it, allow fetches to it, and the browser
+/// verifies against the bucket's checkpoint: a checkpoint altered in the
+/// bucket fails the check although the server's own is intact.
+#[test]
+fn the_browser_verifies_against_the_published_copy() {
+    let s = server();
+    let bucket = s3::S3::start();
+    bucket.create_public_bucket("explorer");
+    let size = json_of("/api/v1/log")["tree_size"].as_u64().unwrap();
+    // The read path copied byte for byte, as the mirror writes it.
+    let copy = |path: &str| {
+        agent()
+            .get(&format!("{}/{path}", s.url))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_vec()
+            .unwrap()
+    };
+    let checkpoint = String::from_utf8(copy("checkpoint")).unwrap();
+    // The bucket's checkpoint altered (its root's first character).
+    let mut lines: Vec<String> = checkpoint.split('\n').map(str::to_owned).collect();
+    let first = if lines[2].starts_with('A') { "B" } else { "A" };
+    lines[2].replace_range(0..1, first);
+    let altered = lines.join("\n");
+    // Two copies (objects are written once): an honest one, and one whose
+    // checkpoint was altered.
+    for (prefix, cp) in [("log", &checkpoint), ("altered", &altered)] {
+        for path in tiles_for_size(size).chain(entry_bundles_for_size(size)) {
+            let path = path.to_string();
+            bucket.put("explorer", &format!("{prefix}/{path}"), &copy(&path));
+        }
+        bucket.put(
+            "explorer",
+            &format!("{prefix}/api/v1/log"),
+            &copy("api/v1/log"),
+        );
+        bucket.put("explorer", &format!("{prefix}/checkpoint"), cp.as_bytes());
+    }
+    let public = bucket.url("explorer", "log");
+    let url = serve_app(minhbach_server::app(
+        s.state.clone().with_read_url(Some(&format!("{public}/"))),
+    ));
+
+    // Without a browser: the page names the copy and the CSP allows it.
+    let (index, _, _) = a_bank_donation();
+    let page = get_with(&format!("{url}/entries/{index}"), &[]);
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains(&format!(
+            "<meta name=\"minhbach-read-url\" content=\"{public}\">"
+        )),
+        "{}",
+        page.body
+    );
+    let csp = page.header("content-security-policy");
+    assert!(
+        csp.contains(&format!("connect-src 'self' {}", bucket.endpoint)),
+        "{csp}"
+    );
+    // The server's own pages are unchanged.
+    let own = get(&format!("/entries/{index}"));
+    assert!(!own.body.contains("minhbach-read-url"));
+    assert!(own
+        .header("content-security-policy")
+        .contains("connect-src 'self';"));
+
+    let Some(b) = Browser::start() else { return };
+    b.open(&format!("{url}/entries/{index}?lang=en"));
+    let (result, status, _) = b.verification();
+    assert_eq!(result, "verified", "{status}");
+    assert!(
+        status.contains(&format!("Verified against checkpoint {size}")),
+        "{status}"
+    );
+    let steps = b.text("[data-steps]");
+    assert!(
+        steps.contains(&format!("from the published copy: {public}")),
+        "{steps}"
+    );
+
+    // The altered copy: the browser refuses its checkpoint, while the
+    // server still serves an intact one.
+    let altered_url = serve_app(minhbach_server::app(
+        s.state
+            .clone()
+            .with_read_url(Some(&bucket.url("explorer", "altered"))),
+    ));
+    b.open(&format!("{altered_url}/entries/{index}?lang=en"));
+    let (result, status, _) = b.verification();
+    assert_eq!(result, "failed", "{status}");
+    assert!(status.contains("does NOT verify"), "{status}");
+    assert_eq!(get("/checkpoint").body, checkpoint);
+
+    // And the honest copy once more.
+    b.open(&format!("{url}/entries/{index}?lang=en"));
+    assert_eq!(b.verification().0, "verified");
 }

@@ -294,6 +294,8 @@ impl Page {
 struct LogStatus {
     origin: String,
     size: Option<u64>,
+    /// The published copy of the read path browsers verify against.
+    read_url: Option<String>,
 }
 
 /// Renders `f` off the async workers, with the state (books and store).
@@ -305,6 +307,7 @@ async fn render(
     let ctx2 = ctx.clone();
     let result = tokio::task::spawn_blocking(move || {
         let status = LogStatus {
+            read_url: state.read_url().map(str::to_owned),
             origin: state.origin().to_owned(),
             size: state
                 .view()
@@ -330,6 +333,7 @@ async fn render(
             let status = LogStatus {
                 origin: String::new(),
                 size: None,
+                read_url: None,
             };
             respond(
                 &ctx,
@@ -384,6 +388,7 @@ pub(crate) fn not_found_page(parts: &Parts) -> Response {
     let status = LogStatus {
         origin: String::new(),
         size: None,
+        read_url: None,
     };
     let lang = ctx.lang;
     respond(
@@ -397,6 +402,21 @@ pub(crate) fn not_found_page(parts: &Parts) -> Response {
             ),
         ),
     )
+}
+
+/// `scheme://host[:port]` of an `http(s)` URL, for a CSP source; `None` for
+/// anything else (nothing odd reaches the header).
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let host = rest.split('/').next()?;
+    let clean = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    clean.then(|| format!("{scheme}://{host}"))
 }
 
 /// Whether a request for an unknown route comes from a browser that wants
@@ -416,8 +436,13 @@ fn respond(ctx: &Ctx, status: &LogStatus, page: Page) -> Response {
     h.raw("<!doctype html>\n<html")
         .attr("lang", lang.code())
         .raw("><head><meta charset=\"utf-8\">")
-        .raw("<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">")
-        .raw("<title>")
+        .raw("<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">");
+    if let Some(url) = &status.read_url {
+        h.raw("<meta name=\"minhbach-read-url\"")
+            .attr("content", url)
+            .raw(">");
+    }
+    h.raw("<title>")
         .text(&page.title)
         .raw(" · Minh bạch</title>")
         .raw("<link rel=\"stylesheet\"")
@@ -492,10 +517,16 @@ fn respond(ctx: &Ctx, status: &LogStatus, page: Page) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    let csp = match status.read_url.as_deref().and_then(origin_of) {
+        // Fetches may also go to the published copy's origin.
+        Some(origin) => HeaderValue::from_str(&CSP.replace(
+            "connect-src 'self'",
+            &format!("connect-src 'self' {origin}"),
+        ))
+        .unwrap_or(HeaderValue::from_static(CSP)),
+        None => HeaderValue::from_static(CSP),
+    };
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
