@@ -107,6 +107,22 @@ struct Saved {
     verified_alone: u64,
 }
 
+/// The saved form as written, borrowing the replay's parts (the same fields
+/// as [`Saved`], so the same CBOR map).
+#[derive(Serialize)]
+struct SavedRef<'a> {
+    checkpoint: &'a str,
+    size: u64,
+    frontier: Vec<[u8; 32]>,
+    upper: Vec<(u8, u64, [u8; 32])>,
+    tail: Vec<[u8; 32]>,
+    state: &'a State,
+    trace: &'a TraceIndex,
+    observer: &'a Observer,
+    signatures: u64,
+    verified_alone: u64,
+}
+
 /// Saves `replay`, which stands at `checkpoint` (signed as `note`),
 /// atomically and durably.
 ///
@@ -125,15 +141,16 @@ pub fn save(
         .map(|(id, h)| (id.level, id.index, h.0))
         .collect();
     upper.sort_unstable();
-    let saved = Saved {
-        checkpoint: String::from_utf8_lossy(note).into_owned(),
+    let note = String::from_utf8_lossy(note);
+    let saved = SavedRef {
+        checkpoint: &note,
         size: checkpoint.size(),
         frontier: replay.tree.frontier().iter().map(|h| h.0).collect(),
         upper,
         tail: replay.tail.iter().map(|h| h.0).collect(),
-        state: replay.state.clone(),
-        trace: replay.trace.clone(),
-        observer: replay.observer.clone(),
+        state: &replay.state,
+        trace: &replay.trace,
+        observer: &replay.observer,
         signatures: replay.signatures,
         verified_alone: replay.verified_alone,
     };
