@@ -4,9 +4,12 @@
 //! Downloads run on `jobs` threads. Full tiles and bundles are immutable, so
 //! they are kept in `DIR/cache` (laid out like the read path itself, so the
 //! cache is a mirror another auditor can read) and never fetched again: a
-//! second run fetches only what the log grew by. The replay itself runs from
-//! entry 0 in memory on every run, at tens of thousands of entries a second;
-//! cached files are verified again like fresh ones.
+//! second run fetches only what the log grew by. After a successful audit
+//! the replay is saved ([`crate::snapshot`]) and the next run resumes from
+//! it: it proves today's checkpoint consistent with the saved one, checks
+//! the saved tail of the last partial bundle, replays only the new entries
+//! and checks every upper tile again. A missing, damaged or foreign snapshot
+//! means a replay from entry 0, and the outcome says why.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +18,7 @@ use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use minhbach_ledger::checkpoint::Checkpoint;
+use minhbach_ledger::merkle::{leaf_hash, Hash};
 use minhbach_ledger::policy::Policy;
 use minhbach_ledger::statement::Channel;
 use minhbach_ledger::tile::{
@@ -26,12 +30,16 @@ use crate::check::{evidence, load_state, save_state, Evidence};
 use crate::fetch::{FetchError, Fetcher};
 use crate::replay::{Replay, ReplayError};
 use crate::report::{self, Anomaly, Report, Thresholds};
+use crate::snapshot;
 use crate::tiles::{prove_consistency, Consistency};
 use crate::AuditError;
 
 /// Bundles replayed per call of [`Replay::replay`] (enough to keep the
-/// verification pipeline busy).
-const BUNDLES_PER_STEP: usize = 16;
+/// verification pipeline busy; the replay bench feeds the same steps).
+pub const BUNDLES_PER_STEP: usize = 64;
+
+/// Entries in a full entry bundle (C2SP tlog-tiles).
+const ENTRIES_PER_BUNDLE: u64 = 256;
 
 /// The read path of one tree size, downloaded: full files in a cache
 /// directory (if any), partial ones in memory.
@@ -100,14 +108,39 @@ pub fn download(
     jobs: usize,
     show_progress: bool,
 ) -> Result<Downloaded, AuditError> {
+    download_from(fetcher, size, 0, cache, jobs, show_progress)
+}
+
+/// [`download`] for a replay resumed at entry `from`: the entry bundles and
+/// level-0 tiles before `from`'s bundle were audited already and are left
+/// out; every upper tile is still downloaded (they are checked again).
+///
+/// # Errors
+/// As [`download`].
+pub fn download_from(
+    fetcher: &Fetcher,
+    size: u64,
+    from: u64,
+    cache: Option<&Path>,
+    jobs: usize,
+    show_progress: bool,
+) -> Result<Downloaded, AuditError> {
     let mut d = Downloaded {
         cache: cache.map(Path::to_owned),
         memory: HashMap::new(),
         fetched: 0,
         cached: 0,
     };
+    let first_bundle = from / ENTRIES_PER_BUNDLE;
+    let needed = |p: &TilePath| match p.kind() {
+        TileKind::Entries | TileKind::Hashes { level: 0 } => p.index() >= first_bundle,
+        TileKind::Hashes { .. } => true,
+    };
     let mut todo = Vec::new();
-    for path in entry_bundles_for_size(size).chain(tiles_for_size(size)) {
+    for path in entry_bundles_for_size(size)
+        .chain(tiles_for_size(size))
+        .filter(needed)
+    {
         match d.cache_path(&path) {
             Some(f) if path.is_full() && f.is_file() => d.cached += 1,
             _ => todo.push(path),
@@ -193,15 +226,45 @@ pub fn replay_tree(
     threads: usize,
     show_progress: bool,
 ) -> Result<(Replay, Option<ReplayError>), AuditError> {
+    resume_tree(Replay::new(threads), downloaded, checkpoint, show_progress)
+}
+
+/// [`replay_tree`] going on from `replay` (from a [`crate::snapshot`]): only
+/// the entries after its size are replayed. The entries of its partial last
+/// bundle are fetched again and must hash as they did
+/// ([`ReplayError::ChangedEntry`]); the new root is recomputed from the
+/// saved frontier and the new leaves, and every upper tile is checked again.
+///
+/// # Errors
+/// As [`replay_tree`].
+pub fn resume_tree(
+    mut replay: Replay,
+    downloaded: &Downloaded,
+    checkpoint: &Checkpoint,
+    show_progress: bool,
+) -> Result<(Replay, Option<ReplayError>), AuditError> {
     let size = checkpoint.size();
-    let mut replay = Replay::new(threads);
-    let bundles: Vec<TilePath> = entry_bundles_for_size(size).collect();
-    let bar = progress(size, "replay", show_progress);
+    let from = replay.size();
+    if from > size {
+        return Err(ReplayError::RootMismatch {
+            size,
+            expected: checkpoint.root(),
+            computed: replay.root(),
+        }
+        .into());
+    }
+    let bundles: Vec<TilePath> = entry_bundles_for_size(size)
+        .filter(|p| p.index() >= from / ENTRIES_PER_BUNDLE)
+        .collect();
+    let bar = progress(size - from, "replay", show_progress);
     for group in bundles.chunks(BUNDLES_PER_STEP) {
         let raw: Vec<Vec<u8>> = group
             .iter()
             .map(|p| downloaded.bytes(p))
             .collect::<Result<_, _>>()?;
+        // Per bundle: the leaf hashes already known (the resumed replay's
+        // tail), then the entries to replay.
+        let mut known: Vec<Vec<Hash>> = Vec::with_capacity(group.len());
         let mut leaves: Vec<&[u8]> = Vec::with_capacity(group.len() * 256);
         for (p, bytes) in group.iter().zip(&raw) {
             let entries = parse_entry_bundle_exact(bytes, p.width()).map_err(|source| {
@@ -210,7 +273,26 @@ pub fn replay_tree(
                     source,
                 }
             })?;
-            leaves.extend(entries);
+            let start = p.index() * ENTRIES_PER_BUNDLE;
+            let skip = usize::try_from(replay.size().max(start) - start)
+                .unwrap_or(usize::MAX)
+                .min(entries.len());
+            let seen: Vec<Hash> = if skip > 0 {
+                let tail = replay.tail();
+                for (i, (e, h)) in entries[..skip].iter().zip(tail).enumerate() {
+                    if leaf_hash(e) != *h {
+                        return Err(ReplayError::ChangedEntry {
+                            index: start + i as u64,
+                        }
+                        .into());
+                    }
+                }
+                tail[..skip].to_vec()
+            } else {
+                Vec::new()
+            };
+            known.push(seen);
+            leaves.extend(&entries[skip..]);
         }
         let hashes = match replay.replay(&leaves) {
             Ok(h) => h,
@@ -221,7 +303,8 @@ pub fn replay_tree(
             Err(e) => return Err(e.into()),
         };
         // Level-0 tiles hold exactly the leaf hashes of the same-numbered bundle.
-        for (k, p) in group.iter().enumerate() {
+        let mut next = 0;
+        for (p, seen) in group.iter().zip(&known) {
             let tile = TilePath::hashes(0, p.index(), p.width()).map_err(|source| {
                 ReplayError::Bundle {
                     bundle: p.index(),
@@ -233,13 +316,15 @@ pub fn replay_tree(
                     path: tile.to_string(),
                 }
             })?;
-            let start = k * 256;
-            if served[..] != hashes[start..start + usize::from(p.width())] {
+            let fresh = usize::from(p.width()) - seen.len();
+            let ours = seen.iter().chain(&hashes[next..next + fresh]);
+            if served.len() != usize::from(p.width()) || !served.iter().eq(ours) {
                 return Err(ReplayError::TileMismatch {
                     path: tile.to_string(),
                 }
                 .into());
             }
+            next += fresh;
         }
         bar.inc(leaves.len() as u64);
     }
@@ -297,6 +382,10 @@ pub struct FullOutcome {
     pub fetched: usize,
     /// Full tiles and bundles found in the cache (fetched by an earlier run).
     pub cached: usize,
+    /// The size the replay resumed from (the last audited size), if it did.
+    pub resumed_from: Option<u64>,
+    /// Why the saved replay was not used (the replay started from entry 0).
+    pub not_resumed: Option<String>,
 }
 
 impl FullOutcome {
@@ -343,14 +432,48 @@ pub fn full(
             }
         }
     }
-    let downloaded = download(
+    // Resume from the replay saved by the last run, if it holds up and the
+    // log today extends its checkpoint.
+    let snapshot_path = options.out.join(snapshot::FILE_NAME);
+    let mut not_resumed = None;
+    let resume = match snapshot::load(&snapshot_path, policy, &cp, cores()) {
+        Ok(None) => None,
+        Ok(Some(r)) => match prove_consistency(fetcher, &r.checkpoint, &cp)? {
+            Consistency::Consistent { .. } => Some(r),
+            c => {
+                let e = evidence(&c, &r.checkpoint, &r.note, &cp, &signed);
+                if let Some(e) = &e {
+                    write_json(&options.out.join("evidence.json"), e)?;
+                }
+                found = found.or(e);
+                not_resumed = Some(format!(
+                    "the saved replay (size {}) is not consistent with today's checkpoint",
+                    r.checkpoint.size()
+                ));
+                None
+            }
+        },
+        Err(why) => {
+            not_resumed = Some(format!("the saved replay is not used: {why}"));
+            None
+        }
+    };
+    let from = resume.as_ref().map_or(0, |r| r.replay.size());
+    // After a proven fork or rollback the cached files may belong to the
+    // other history: this run downloads everything afresh.
+    let cache = options.out.join("cache");
+    let downloaded = download_from(
         fetcher,
         cp.size(),
-        Some(&options.out.join("cache")),
+        from,
+        found.is_none().then_some(cache.as_path()),
         options.jobs,
         options.progress,
     )?;
-    let (replay, rejection) = replay_tree(&downloaded, &cp, cores(), options.progress)?;
+    let (replay, rejection) = match resume {
+        Some(r) => resume_tree(r.replay, &downloaded, &cp, options.progress)?,
+        None => replay_tree(&downloaded, &cp, cores(), options.progress)?,
+    };
     let rejection = rejection.map(|e| match e {
         ReplayError::Rejected { index, rejection } => Anomaly {
             kind: "rule_rejection",
@@ -376,7 +499,12 @@ pub fn full(
     if let (Some(state), None, None) = (&options.state, &found, &report.rejection) {
         save_state(state, &cp, &signed)?;
     }
+    if found.is_none() && report.rejection.is_none() {
+        snapshot::save(&snapshot_path, &replay, &cp, &signed)?;
+    }
     Ok(FullOutcome {
+        resumed_from: (from > 0).then_some(from),
+        not_resumed,
         report,
         evidence: found,
         fetched: downloaded.fetched,

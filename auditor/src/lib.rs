@@ -32,6 +32,7 @@ pub mod fetch;
 pub mod full;
 pub mod replay;
 pub mod report;
+pub mod snapshot;
 pub mod tiles;
 pub mod witness;
 

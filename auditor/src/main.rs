@@ -312,6 +312,9 @@ fn run(cli: Cli) -> Result<Option<String>, Failure> {
                 progress: true,
             };
             let outcome = full(&Fetcher::new(&url), &policy, &options).map_err(verdict)?;
+            if let Some(why) = &outcome.not_resumed {
+                eprintln!("note: {why}; replayed from entry 0");
+            }
             let r = &outcome.report;
             if let Some(e) = &outcome.evidence {
                 return Err((
@@ -335,8 +338,12 @@ fn run(cli: Cli) -> Result<Option<String>, Failure> {
                     ),
                 ));
             }
+            let resumed = outcome
+                .resumed_from
+                .map(|n| format!(", replay resumed at entry {n}"))
+                .unwrap_or_default();
             Ok(Some(format!(
-                "verified: {} entries of {}, {} signatures, root {}; {} anomalies; report in {} ({} files fetched, {} cached)",
+                "verified: {} entries of {}, {} signatures, root {}; {} anomalies; report in {} ({} files fetched, {} cached{resumed})",
                 r.tree_size,
                 r.origin,
                 r.signatures_verified,

@@ -25,16 +25,20 @@ use minhbach_ledger::envelope::{Envelope, KeyId, STATEMENT_PAYLOAD_TYPE};
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::merkle::{leaf_hash, Hash, NodeId, Tree};
 use minhbach_ledger::rules::{Effects, Rejection, State, VerifiedEntry};
-use minhbach_ledger::statement::{Digest, FeedbackCategory, Recipient, Statement};
+use minhbach_ledger::statement::{Digest, FeedbackCategory, Recipient, Statement, StatementKind};
 use minhbach_ledger::tile::{TileError, TILE_HEIGHT};
 use minhbach_ledger::trace::TraceIndex;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+/// Entries in a full entry bundle (C2SP tlog-tiles).
+const ENTRIES_PER_BUNDLE: u64 = 256;
+
 /// Entries verified per worker per step of the pipeline.
-const CHUNK_PER_THREAD: usize = 1024;
+const CHUNK_PER_THREAD: usize = 2048;
 
 /// Entries a worker verifies in one batch.
-const PART: usize = 256;
+const PART: usize = 1024;
 
 /// The first step is small: it holds genesis and the first key grants,
 /// which the next steps' key snapshots then include.
@@ -53,6 +57,13 @@ pub enum ReplayError {
         /// What is wrong.
         #[source]
         source: TileError,
+    },
+    /// An entry audited by an earlier run (a resumed replay) is served with
+    /// other bytes now: its leaf hash changed.
+    #[error("entry {index} differs from the one audited before")]
+    ChangedEntry {
+        /// The entry.
+        index: u64,
     },
     /// An entry breaks a rule (or its signature does not verify): the log
     /// accepted what the rules refuse.
@@ -90,7 +101,7 @@ impl ReplayError {
 }
 
 /// A disbursement as observed during the replay.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeenDisbursement {
     /// Its entry.
     pub index: u64,
@@ -101,7 +112,7 @@ pub struct SeenDisbursement {
 }
 
 /// An open feedback item as observed during the replay.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeenFeedback {
     /// Its category.
     pub category: FeedbackCategory,
@@ -111,7 +122,7 @@ pub struct SeenFeedback {
 
 /// What the anomaly report needs beyond the rules' state, gathered in one
 /// pass (O(disbursements + open feedback) memory).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Observer {
     enrolled: HashSet<[u8; 32]>,
     /// Disbursements per (campaign, beneficiary commitment).
@@ -125,14 +136,14 @@ pub struct Observer {
     /// Feedback still open, by entry.
     pub open_feedback: BTreeMap<u64, SeenFeedback>,
     /// Entries per statement type.
-    pub counts: BTreeMap<&'static str, u64>,
+    pub counts: BTreeMap<StatementKind, u64>,
     /// The last entry's `logged_at`.
     pub last_logged_at: Option<DateTime<Utc>>,
 }
 
 impl Observer {
     fn observe(&mut self, e: &VerifiedEntry, state: &State) {
-        *self.counts.entry(e.statement.kind().as_str()).or_default() += 1;
+        *self.counts.entry(e.statement.kind()).or_default() += 1;
         self.last_logged_at = Some(e.logged_at);
         match &e.statement {
             Statement::BeneficiaryEnroll(b) => {
@@ -298,9 +309,11 @@ pub struct Replay {
     /// Entries verified one by one in place (outside the batches): genesis,
     /// entries signed by keys granted in the same chunk, and failures.
     pub verified_alone: u64,
-    tree: Tree,
+    pub(crate) tree: Tree,
     /// Nodes at tile levels above 0 (tree levels 8, 16, …), for checking tiles.
-    upper: HashMap<NodeId, Hash>,
+    pub(crate) upper: HashMap<NodeId, Hash>,
+    /// The leaf hashes of the last, partial entry bundle (fewer than 256).
+    pub(crate) tail: Vec<Hash>,
     threads: usize,
     nodes: Vec<(NodeId, Hash)>,
 }
@@ -325,9 +338,42 @@ impl Replay {
             verified_alone: 0,
             tree: Tree::new(),
             upper: HashMap::new(),
+            tail: Vec::new(),
             threads: threads.max(1),
             nodes: Vec::new(),
         }
+    }
+
+    /// A replay resumed from saved parts (see [`crate::snapshot`]).
+    #[allow(clippy::too_many_arguments)] // the saved parts, one by one
+    pub(crate) fn resume(
+        state: State,
+        trace: TraceIndex,
+        observer: Observer,
+        counters: (u64, u64),
+        tree: Tree,
+        upper: HashMap<NodeId, Hash>,
+        tail: Vec<Hash>,
+        threads: usize,
+    ) -> Self {
+        Self {
+            state,
+            trace,
+            observer,
+            signatures: counters.0,
+            verified_alone: counters.1,
+            tree,
+            upper,
+            tail,
+            threads: threads.max(1),
+            nodes: Vec::new(),
+        }
+    }
+
+    /// The leaf hashes of the entries after the last full entry bundle.
+    #[must_use]
+    pub fn tail(&self) -> &[Hash] {
+        &self.tail
     }
 
     /// Entries replayed so far.
@@ -422,6 +468,11 @@ impl Replay {
             self.observer.observe(&entry, &self.state);
             self.nodes.clear();
             self.tree.append(p.hash, &mut self.nodes);
+            if self.tree.size() % ENTRIES_PER_BUNDLE == 0 {
+                self.tail.clear();
+            } else {
+                self.tail.push(p.hash);
+            }
             for (id, h) in &self.nodes {
                 if id.level > 0 && id.level % TILE_HEIGHT == 0 {
                     self.upper.insert(*id, *h);

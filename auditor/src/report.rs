@@ -207,7 +207,7 @@ pub fn build(
         root: root.to_owned(),
         as_of: as_of.to_rfc3339_opts(SecondsFormat::Secs, true),
         signatures_verified: replay.signatures,
-        entries_by_type: obs.counts.clone(),
+        entries_by_type: obs.counts.iter().map(|(k, n)| (k.as_str(), *n)).collect(),
         campaigns: summary::campaigns(state),
         coverage: summary::coverage(state, DEFAULT_MIN_CELL),
         feedback,

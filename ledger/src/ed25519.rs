@@ -20,6 +20,15 @@
 //! `s` must be canonical (`s < ℓ`), `R` and `A` must decode to points, and
 //! neither may be of small order. Every signature an honest Ed25519 signer
 //! makes verifies under these rules and under `verify_strict` alike.
+//!
+//! The batch check groups the terms of each distinct key: `Σ zᵢkᵢAᵢ` is
+//! computed as `Σ_A (Σ_{i: Aᵢ = A} zᵢkᵢ) A`, the same group element, so the
+//! verdict is exactly the one of the ungrouped equation, while a batch whose
+//! signatures come from a few keys (a log's usual case: a handful of officials
+//! sign thousands of entries) costs about one multiscalar term per signature
+//! instead of two.
+
+use std::collections::HashMap;
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
@@ -29,74 +38,143 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use rand_core::{OsRng, RngCore as _};
 use sha2::{Digest as _, Sha512};
 
-/// A signature prepared for the group equation: the decoded points and the
-/// scalars `s` and `k = H(R ‖ A ‖ M)`.
-struct Prepared {
+/// A public key decoded once for the group equation and checked: not of
+/// small order. A verifier that checks many signatures by one key checks
+/// the key once.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckedKey {
+    a: EdwardsPoint,
+    bytes: [u8; 32],
+}
+
+impl CheckedKey {
+    /// `None` for a small-order key, under which no signature is valid.
+    #[must_use]
+    pub fn new(key: &VerifyingKey) -> Option<Self> {
+        let a = key.to_edwards();
+        (!a.is_small_order()).then(|| Self {
+            a,
+            bytes: key.to_bytes(),
+        })
+    }
+}
+
+/// A signature decoded for the group equation, its encodings checked: the
+/// points `R` and `A` (the key), the scalars `s` and `k = H(R ‖ A ‖ M)`.
+/// Decoding costs a point decompression and a hash, so a verifier that may
+/// check a signature twice (in a batch, then alone after the batch failed)
+/// decodes it once.
+#[derive(Clone, Debug)]
+pub struct Decoded {
     r: EdwardsPoint,
     a: EdwardsPoint,
+    a_bytes: [u8; 32],
     s: Scalar,
     k: Scalar,
 }
 
-/// Decodes and checks the encodings; `None` when the signature can never be
-/// valid (non-canonical `s`, `R` not a point, small-order `R` or key).
-fn prepare(key: &VerifyingKey, message: &[u8], signature: &Signature) -> Option<Prepared> {
-    let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(*signature.s_bytes()))?;
-    let r = CompressedEdwardsY(*signature.r_bytes()).decompress()?;
-    let a = key.to_edwards();
-    if r.is_small_order() || a.is_small_order() {
-        return None;
+impl Decoded {
+    /// Decodes and checks the encodings; `None` when the signature can never
+    /// be valid (non-canonical `s`, `R` not a point, small-order `R` or key).
+    #[must_use]
+    pub fn new(key: &VerifyingKey, message: &[u8], signature: &Signature) -> Option<Self> {
+        Self::with_key(&CheckedKey::new(key)?, message, signature)
     }
-    let mut h = Sha512::new();
-    h.update(signature.r_bytes());
-    h.update(key.as_bytes());
-    h.update(message);
-    let k = Scalar::from_bytes_mod_order_wide(&h.finalize().into());
-    Some(Prepared { r, a, s, k })
+
+    /// [`Decoded::new`] with the key already checked.
+    #[must_use]
+    pub fn with_key(key: &CheckedKey, message: &[u8], signature: &Signature) -> Option<Self> {
+        let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(*signature.s_bytes()))?;
+        let r = CompressedEdwardsY(*signature.r_bytes()).decompress()?;
+        if r.is_small_order() {
+            return None;
+        }
+        let mut h = Sha512::new();
+        h.update(signature.r_bytes());
+        h.update(key.bytes);
+        h.update(message);
+        let k = Scalar::from_bytes_mod_order_wide(&h.finalize().into());
+        Some(Self {
+            r,
+            a: key.a,
+            a_bytes: key.bytes,
+            s,
+            k,
+        })
+    }
+
+    /// Verifies this signature alone (cofactored): `[8]([s]B − R − [k]A) = 0`.
+    #[must_use]
+    pub fn verify(&self) -> bool {
+        // [s]B − [k]A − R, then clear the cofactor.
+        let sb_minus_ka =
+            EdwardsPoint::vartime_double_scalar_mul_basepoint(&(-self.k), &self.a, &self.s);
+        (sb_minus_ka - self.r).mul_by_cofactor().is_identity()
+    }
 }
 
 /// Verifies one signature (cofactored, with strict encodings).
 #[must_use]
 pub fn verify(key: &VerifyingKey, message: &[u8], signature: &Signature) -> bool {
-    let Some(p) = prepare(key, message, signature) else {
-        return false;
-    };
-    // [s]B − [k]A − R, then clear the cofactor.
-    let sb_minus_ka = EdwardsPoint::vartime_double_scalar_mul_basepoint(&(-p.k), &p.a, &p.s);
-    (sb_minus_ka - p.r).mul_by_cofactor().is_identity()
+    Decoded::new(key, message, signature).is_some_and(|d| d.verify())
 }
 
 /// Verifies many `(key, message, signature)` triples at once: `true` if and
 /// only if [`verify`] accepts every one of them (an empty batch is `true`).
-/// About twice as fast per signature as [`verify`] for large batches.
+/// Several times faster per signature than [`verify`] for large batches.
 #[must_use]
 pub fn verify_batch(items: &[(&VerifyingKey, &[u8], &Signature)]) -> bool {
-    let mut prepared = Vec::with_capacity(items.len());
+    let mut decoded = Vec::with_capacity(items.len());
     for (key, message, signature) in items {
-        match prepare(key, message, signature) {
-            Some(p) => prepared.push(p),
+        match Decoded::new(key, message, signature) {
+            Some(d) => decoded.push(d),
             None => return false,
         }
     }
-    if prepared.is_empty() {
+    verify_decoded_batch(&decoded.iter().collect::<Vec<_>>())
+}
+
+/// Verifies decoded signatures at once: `true` if and only if
+/// [`Decoded::verify`] accepts every one of them (up to a 2⁻¹²⁸ chance for a
+/// forged batch; an empty batch is `true`). The equation is
+/// `[8](Σ zᵢ([sᵢ]B − Rᵢ − [kᵢ]Aᵢ)) = 0` with fresh random 128-bit `zᵢ`, the
+/// key terms grouped per distinct key (see the module documentation).
+#[must_use]
+pub fn verify_decoded_batch(items: &[&Decoded]) -> bool {
+    if items.is_empty() {
         return true;
     }
+    let mut weights = vec![0u8; 16 * items.len()];
+    OsRng.fill_bytes(&mut weights);
     let mut b = Scalar::ZERO;
-    let mut scalars = Vec::with_capacity(1 + 2 * prepared.len());
-    let mut points = Vec::with_capacity(1 + 2 * prepared.len());
+    let mut scalars = Vec::with_capacity(1 + items.len() + 8);
+    let mut points = Vec::with_capacity(1 + items.len() + 8);
     scalars.push(Scalar::ZERO); // the basepoint's coefficient, set below
     points.push(ED25519_BASEPOINT_POINT);
-    for p in &prepared {
-        let mut z = [0u8; 16];
-        OsRng.fill_bytes(&mut z);
-        let z = Scalar::from(u128::from_le_bytes(z));
+    // Each distinct key's coefficient Σ zᵢkᵢ, in order of first appearance.
+    let mut key_index: HashMap<[u8; 32], usize> = HashMap::new();
+    let mut key_weights: Vec<Scalar> = Vec::new();
+    let mut key_points: Vec<EdwardsPoint> = Vec::new();
+    for (p, z) in items.iter().zip(weights.chunks_exact(16)) {
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(z);
+        let z = Scalar::from(u128::from_le_bytes(bytes));
         b += z * p.s;
         scalars.push(-z);
         points.push(p.r);
-        scalars.push(-(z * p.k));
-        points.push(p.a);
+        let zk = z * p.k;
+        let next = key_weights.len();
+        let i = *key_index.entry(p.a_bytes).or_insert(next);
+        if i == next {
+            key_weights.push(zk);
+            key_points.push(p.a);
+        } else {
+            key_weights[i] += zk;
+        }
     }
     scalars[0] = b;
+    scalars.extend(key_weights.iter().map(|w| -w));
+    points.extend(key_points);
     EdwardsPoint::vartime_multiscalar_mul(&scalars, &points)
         .mul_by_cofactor()
         .is_identity()
@@ -189,11 +267,61 @@ mod tests {
         let honest = key(9);
         let honest_sig = honest.sign(m);
         let honest_vk = honest.verifying_key();
+        // Also grouped with an honest signature by the same key.
+        let same_key_sig = sk.sign(b"same key");
         for _ in 0..64 {
             assert!(verify_batch(&[
                 (&vk, m, &sig),
                 (&honest_vk, m, &honest_sig)
             ]));
+            assert!(verify_batch(&[
+                (&vk, b"same key".as_slice(), &same_key_sig),
+                (&vk, m, &sig),
+                (&honest_vk, m, &honest_sig)
+            ]));
+        }
+    }
+
+    /// Many signatures by few keys (the grouped case): the batch accepts the
+    /// honest ones and refuses a single bad signature wherever it sits, and a
+    /// signature moved to another key's group.
+    #[test]
+    fn grouped_keys_accept_honest_batches_and_refuse_any_single_fault() {
+        let keys: Vec<SigningKey> = (1..=3).map(key).collect();
+        let vks: Vec<VerifyingKey> = keys.iter().map(SigningKey::verifying_key).collect();
+        let messages: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 50 + usize::from(i)]).collect();
+        let owner = |i: usize| if i % 7 == 0 { 2 } else { i % 2 };
+        let sigs: Vec<Signature> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| keys[owner(i)].sign(m))
+            .collect();
+        let decoded: Vec<Decoded> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| Decoded::new(&vks[owner(i)], m, &sigs[i]).unwrap())
+            .collect();
+        assert!(verify_decoded_batch(&decoded.iter().collect::<Vec<_>>()));
+        for bad in 0..messages.len() {
+            // A flipped bit of s (still canonical: the top bits are clear).
+            let mut bytes = sigs[bad].to_bytes();
+            bytes[40] ^= 1;
+            let forged = Signature::from_bytes(&bytes);
+            let mut batch = decoded.clone();
+            batch[bad] = Decoded::new(&vks[owner(bad)], &messages[bad], &forged).unwrap();
+            assert!(!batch[bad].verify());
+            assert!(
+                !verify_decoded_batch(&batch.iter().collect::<Vec<_>>()),
+                "{bad}"
+            );
+            // The right signature claimed by another key.
+            let other = (owner(bad) + 1) % 3;
+            let mut batch = decoded.clone();
+            batch[bad] = Decoded::new(&vks[other], &messages[bad], &sigs[bad]).unwrap();
+            assert!(
+                !verify_decoded_batch(&batch.iter().collect::<Vec<_>>()),
+                "{bad}"
+            );
         }
     }
 

@@ -51,6 +51,7 @@
 //! # Ok::<(), minhbach_ledger::envelope::EnvelopeError>(())
 //! ```
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -59,6 +60,8 @@ use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
+
+use crate::ed25519::{CheckedKey, Decoded};
 
 /// The DSSE payload type of a minhbach statement (DESIGN 4.2).
 pub const STATEMENT_PAYLOAD_TYPE: &str = "application/vnd.minhbach.statement.v1+json";
@@ -370,15 +373,16 @@ impl Envelope {
     /// Verifies many envelopes at once with Ed25519 batch verification and
     /// returns, for each envelope in order, what [`Envelope::verify`] returns.
     ///
-    /// All signatures go into one [`crate::ed25519::verify_batch`] call, which
-    /// costs about half as much per signature as single verification and
-    /// accepts exactly what single verification accepts. If the batch fails,
-    /// it is split in halves until the failing envelopes are found, and those
-    /// are verified one by one, so each error is exactly the one
-    /// [`Envelope::verify`] gives.
+    /// Every signature is decoded once ([`crate::ed25519::Decoded`]) and all
+    /// go into one [`crate::ed25519::verify_decoded_batch`] call, which costs
+    /// a fraction of single verification per signature and accepts exactly
+    /// what single verification accepts. If the batch fails, it is split in
+    /// halves until the failing envelopes are found, and those are verified
+    /// one by one, so each error is exactly the one [`Envelope::verify`]
+    /// gives.
     ///
-    /// Envelopes with an unknown key, a small-order key or a small-order `R`
-    /// skip the batch and are verified alone.
+    /// Envelopes with an unknown key, a small-order key or `R`, or a
+    /// non-canonical `s` skip the batch and are verified alone.
     #[must_use]
     pub fn verify_batch<'a, F>(
         envelopes: impl IntoIterator<Item = &'a Envelope>,
@@ -390,9 +394,19 @@ impl Envelope {
         let envelopes: Vec<&Envelope> = envelopes.into_iter().collect();
         let mut results: Vec<Option<Result<Vec<KeyId>, EnvelopeError>>> =
             envelopes.iter().map(|_| None).collect();
+        // Each key is looked up and checked once per call: `None` sends its
+        // envelopes to the single path (unknown, mismatched or small-order).
+        let mut keys: HashMap<KeyId, Option<CheckedKey>> = HashMap::new();
+        let mut checked = |keyid: &KeyId| {
+            *keys.entry(*keyid).or_insert_with(|| {
+                known_key(keyid, &lookup)
+                    .ok()
+                    .and_then(|k| CheckedKey::new(&k))
+            })
+        };
         let mut batch = Vec::new();
         for (i, envelope) in envelopes.iter().enumerate() {
-            match BatchItem::prepare(i, envelope, &lookup) {
+            match BatchItem::prepare(i, envelope, &mut checked) {
                 Some(item) => batch.push(item),
                 None => results[i] = Some(envelope.verify(&lookup)),
             }
@@ -430,8 +444,39 @@ impl Envelope {
     /// Equal envelopes give equal bytes.
     #[must_use]
     pub fn to_json(&self) -> Vec<u8> {
-        // Serializing a struct of strings to a Vec cannot fail.
-        serde_json::to_vec(&WireEnvelope::from(self)).unwrap_or_default()
+        let mut out = Vec::with_capacity(
+            64 + self.payload_type.len() + self.payload.len() * 4 / 3 + 140 * self.signatures.len(),
+        );
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends the compact JSON form ([`Envelope::to_json`]) to `out`:
+    /// written directly, byte for byte what serializing the wire form with
+    /// `serde_json` gives (a test checks it), without the intermediate
+    /// strings, because every leaf parsed is encoded again to check it is
+    /// canonical.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"payloadType\":");
+        // Writing a string to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, &self.payload_type);
+        out.extend_from_slice(b",\"payload\":\"");
+        push_base64(out, &self.payload);
+        out.extend_from_slice(b"\",\"signatures\":[");
+        for (i, s) in self.signatures.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"keyid\":\"");
+            let start = out.len();
+            out.resize(start + 2 * KEY_ID_LEN, 0);
+            // The buffer is exactly twice the keyid's length.
+            let _ = hex::encode_to_slice(s.keyid.0, &mut out[start..]);
+            out.extend_from_slice(b"\",\"sig\":\"");
+            push_base64(out, &s.sig.to_bytes());
+            out.extend_from_slice(b"\"}");
+        }
+        out.extend_from_slice(b"]}");
     }
 }
 
@@ -447,41 +492,28 @@ fn known_key(
     Ok(key)
 }
 
-/// One envelope's share of a batch: its index, message and (signature, key) pairs.
+/// One envelope's share of a batch: its index and its decoded signatures.
 struct BatchItem {
     index: usize,
-    message: Vec<u8>,
-    signatures: Vec<Signature>,
-    keys: Vec<VerifyingKey>,
+    signatures: Vec<Decoded>,
 }
 
 impl BatchItem {
-    /// Collects what batch verification needs, or `None` if the envelope must
-    /// be verified alone (unknown key, or a check batch verification skips).
+    /// Decodes what batch verification needs, or `None` if the envelope must
+    /// be verified alone (unknown key, or an encoding that can never verify:
+    /// the single path names the failing signature).
     fn prepare(
         index: usize,
         envelope: &Envelope,
-        lookup: &impl Fn(&KeyId) -> Option<VerifyingKey>,
+        key: &mut impl FnMut(&KeyId) -> Option<CheckedKey>,
     ) -> Option<Self> {
+        let message = envelope.pae();
         let mut signatures = Vec::with_capacity(envelope.signatures.len());
-        let mut keys = Vec::with_capacity(envelope.signatures.len());
         for s in &envelope.signatures {
-            let key = known_key(&s.keyid, lookup).ok()?;
-            // Envelopes that cannot pass go the single path, which names
-            // the failing signature.
-            let r = VerifyingKey::from_bytes(s.sig.r_bytes()).ok()?;
-            if key.is_weak() || r.is_weak() {
-                return None;
-            }
-            signatures.push(s.sig);
-            keys.push(key);
+            let key = key(&s.keyid)?;
+            signatures.push(Decoded::with_key(&key, &message, &s.sig)?);
         }
-        Some(Self {
-            index,
-            message: envelope.pae(),
-            signatures,
-            keys,
-        })
+        Some(Self { index, signatures })
     }
 }
 
@@ -495,29 +527,30 @@ fn verify_group<F>(
 ) where
     F: Fn(&KeyId) -> Option<VerifyingKey>,
 {
+    let signers = |item: &BatchItem| -> Vec<KeyId> {
+        envelopes[item.index]
+            .signatures
+            .iter()
+            .map(|s| s.keyid)
+            .collect()
+    };
     match group {
         [] => {}
-        [item] if item.signatures.len() == 1 => {
-            results[item.index] = Some(envelopes[item.index].verify(lookup));
+        [item] => {
+            // Alone: the decoded signatures verify one by one (no second
+            // decoding); a failure is named by the single path.
+            results[item.index] = Some(if item.signatures.iter().all(|d| d.verify()) {
+                Ok(signers(item))
+            } else {
+                envelopes[item.index].verify(lookup)
+            });
         }
         _ => {
-            let mut triples = Vec::new();
-            for item in group {
-                for (sig, key) in item.signatures.iter().zip(&item.keys) {
-                    triples.push((key, item.message.as_slice(), sig));
-                }
-            }
-            if crate::ed25519::verify_batch(&triples) {
+            let decoded: Vec<&Decoded> = group.iter().flat_map(|item| &item.signatures).collect();
+            if crate::ed25519::verify_decoded_batch(&decoded) {
                 for item in group {
-                    let signers = envelopes[item.index]
-                        .signatures
-                        .iter()
-                        .map(|s| s.keyid)
-                        .collect();
-                    results[item.index] = Some(Ok(signers));
+                    results[item.index] = Some(Ok(signers(item)));
                 }
-            } else if let [item] = group {
-                results[item.index] = Some(envelopes[item.index].verify(lookup));
             } else {
                 let (left, right) = group.split_at(group.len() / 2);
                 verify_group(left, envelopes, lookup, results);
@@ -612,6 +645,14 @@ impl<'de> Deserialize<'de> for Envelope {
 }
 
 /// Decodes canonical, padded base64 in the standard or the URL-safe alphabet.
+/// Appends the standard, padded base64 of `bytes` to `out`.
+fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
+    let start = out.len();
+    out.resize(start + bytes.len().div_ceil(3) * 4, 0);
+    // The buffer is exactly the padded encoded length.
+    let _ = STANDARD.encode_slice(bytes, &mut out[start..]);
+}
+
 fn decode_base64(s: &str, field: &'static str) -> Result<Vec<u8>, EnvelopeError> {
     STANDARD
         .decode(s)
@@ -1021,6 +1062,24 @@ mod tests {
     }
 
     proptest! {
+        /// The hand-written JSON is exactly the serde form of the wire
+        /// struct, whatever the payload type holds (quotes, controls, any
+        /// Unicode) and however many signatures.
+        #[test]
+        fn write_json_is_the_serde_form(
+            payload_type in "\\PC{0,20}|[\"\\\\\u{0}-\u{1f}\u{7f}é]{0,8}",
+            payload in proptest::collection::vec(any::<u8>(), 0..100),
+            signers in 1u8..4,
+        ) {
+            let mut e = Envelope::sign(payload_type, payload, &key(1));
+            for seed in 2..=signers {
+                e.add_signature(&key(seed)).unwrap();
+            }
+            let serde_form = serde_json::to_vec(&WireEnvelope::from(&e)).unwrap();
+            prop_assert_eq!(&e.to_json(), &serde_form);
+            prop_assert_eq!(Envelope::from_json(&serde_form).unwrap(), e);
+        }
+
         #[test]
         fn from_json_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             let _ = Envelope::from_json(&bytes);

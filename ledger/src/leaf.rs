@@ -123,12 +123,13 @@ impl Leaf {
     /// leap second.
     pub fn encode(&self) -> Result<Vec<u8>, LeafError> {
         let logged_at = format_logged_at(self.logged_at)?;
-        let envelope = self.envelope.to_json();
-        let mut out = Vec::with_capacity(40 + envelope.len());
+        let mut out = Vec::with_capacity(
+            160 + self.envelope.payload().len() * 4 / 3 + 140 * self.envelope.signatures().len(),
+        );
         out.extend_from_slice(b"{\"v\":1,\"logged_at\":\"");
         out.extend_from_slice(logged_at.as_bytes());
         out.extend_from_slice(b"\",\"envelope\":");
-        out.extend_from_slice(&envelope);
+        self.envelope.write_json(&mut out);
         out.push(b'}');
         if out.len() > MAX_LEAF_SIZE {
             return Err(LeafError::TooLarge {

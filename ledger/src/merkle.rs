@@ -137,6 +137,16 @@ pub enum MerkleError {
         /// The largest size allowed there.
         available: u64,
     },
+    /// A saved frontier does not have one hash per set bit of its size.
+    #[error("a frontier of tree size {size} has {expected} hashes, not {actual}")]
+    WrongFrontierLength {
+        /// The tree size.
+        size: u64,
+        /// One per set bit of the size.
+        expected: usize,
+        /// The number given.
+        actual: usize,
+    },
     /// A proof has the wrong number of hashes for its sizes and index.
     #[error("proof has {actual} hashes, expected {expected}")]
     WrongProofLength {
@@ -611,6 +621,31 @@ impl Tree {
         Ok(Self { size, frontier })
     }
 
+    /// A tree of `size` leaves from its frontier ([`Tree::frontier`]), as a
+    /// verifier saved it.
+    ///
+    /// # Errors
+    /// [`MerkleError::WrongFrontierLength`] when the frontier does not have
+    /// one hash per set bit of `size`.
+    pub fn from_frontier(size: u64, frontier: Vec<Hash>) -> Result<Self, MerkleError> {
+        let expected = size.count_ones() as usize;
+        if frontier.len() != expected {
+            return Err(MerkleError::WrongFrontierLength {
+                size,
+                expected,
+                actual: frontier.len(),
+            });
+        }
+        Ok(Self { size, frontier })
+    }
+
+    /// The frontier: the roots of the perfect subtrees along the right edge,
+    /// largest first (one per set bit of the size).
+    #[must_use]
+    pub fn frontier(&self) -> &[Hash] {
+        &self.frontier
+    }
+
     /// The number of leaves.
     #[must_use]
     pub fn size(&self) -> u64 {
@@ -658,6 +693,33 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    /// A tree rebuilt from its frontier appends like the original; a
+    /// frontier of the wrong length is refused.
+    #[test]
+    fn a_tree_resumes_from_its_frontier() {
+        let leaves: Vec<Hash> = (0..70u8).map(|i| leaf_hash(&[i])).collect();
+        let mut nodes = Vec::new();
+        for size in 0..=64usize {
+            let mut t = Tree::new();
+            for l in &leaves[..size] {
+                t.append(*l, &mut nodes);
+            }
+            let mut resumed = Tree::from_frontier(t.size(), t.frontier().to_vec()).unwrap();
+            assert_eq!(resumed.root(), t.root());
+            for l in &leaves[size..] {
+                t.append(*l, &mut nodes);
+                resumed.append(*l, &mut nodes);
+            }
+            assert_eq!(resumed, t);
+            let mut long = t.frontier().to_vec();
+            long.push(Hash::default());
+            assert!(matches!(
+                Tree::from_frontier(t.size(), long),
+                Err(MerkleError::WrongFrontierLength { .. })
+            ));
+        }
+    }
 
     /// The simplest possible store: every node hash in a map.
     #[derive(Default)]

@@ -39,20 +39,20 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::rules::{Effects, Flow, FlowKind, State};
 use crate::statement::{Asset, Slug};
 
 /// Collects the [`Flow`]s of accepted entries (O(flows) memory: the server keeps
 /// it in its store, the auditor in memory).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceIndex {
     by_origin: HashMap<u64, Vec<Step>>,
     by_outflow: HashMap<u64, Vec<(u64, u64)>>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Step {
     at: u64,
     flow: Flow,

@@ -64,7 +64,7 @@ pub struct Effects {
 }
 
 /// A share of one donation moving (DESIGN 6.8).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Flow {
     /// The donation (entry index) the money came from.
     pub origin: u64,
@@ -77,7 +77,7 @@ pub struct Flow {
 }
 
 /// What happened to a share of a donation.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 #[non_exhaustive]
 pub enum FlowKind {

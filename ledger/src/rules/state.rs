@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::region::RegionCode;
@@ -36,7 +37,12 @@ pub(crate) fn key16(domain: u8, parts: &[&[u8]]) -> Key16 {
 }
 
 /// The state of the rules after some prefix of the log.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// It serializes (serde) so that a verifier can save it and resume later.
+/// Deserializing does not check it against any rule: load only a state you
+/// saved yourself and tied to what it was computed from (the auditor ties it
+/// to a signed checkpoint, the tree's frontier and a digest).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     pub(crate) next_index: u64,
     pub(crate) last_logged_at: Option<DateTime<Utc>>,
@@ -57,7 +63,7 @@ pub struct State {
 }
 
 /// The log's constants, from genesis.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
     /// The log's origin.
     pub origin: Origin,
@@ -72,7 +78,7 @@ pub struct Config {
 }
 
 /// A signer key as granted.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyRecord {
     /// The public key.
     pub public_key: PublicKey,
@@ -99,7 +105,7 @@ impl KeyRecord {
 }
 
 /// A campaign as opened and updated.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Campaign {
     /// The entry that opened it.
     pub opened_at: u64,
@@ -131,7 +137,7 @@ impl Campaign {
 }
 
 /// A share of one donation still unspent in a campaign's queue (DESIGN 6.8).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Slice {
     /// The donation's entry index.
     pub origin: u64,
@@ -140,7 +146,7 @@ pub struct Slice {
 }
 
 /// The money of one (campaign, asset).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fund {
     /// Current balance (= the sum of `queue`).
     pub balance: u64,
@@ -189,7 +195,7 @@ impl Fund {
 }
 
 /// A registered receiving account.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     /// Its campaign.
     pub campaign: Slug,
@@ -214,7 +220,7 @@ pub struct Account {
 }
 
 /// One daily comparison of the bank's balance with the ledger's (rule 6.6).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reconciliation {
     /// The `account.balance` entry.
     pub index: u64,
@@ -237,7 +243,7 @@ impl Reconciliation {
 }
 
 /// An enrolled beneficiary.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Beneficiary {
     /// The enrolling entry.
     pub enrolled_at: u64,
@@ -254,7 +260,7 @@ pub struct Beneficiary {
 }
 
 /// What the rules keep of a donation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DonationRecord {
     /// Leaf hash, to check references.
     pub leaf_hash: Digest,
@@ -273,7 +279,7 @@ pub struct DonationRecord {
 }
 
 /// What the rules keep of a disbursement.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DisbursementRecord {
     /// Leaf hash, to check references.
     pub leaf_hash: Digest,
@@ -303,7 +309,7 @@ pub struct DisbursementRecord {
 }
 
 /// An open feedback item.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedbackRecord {
     /// Category.
     pub category: FeedbackCategory,
@@ -316,7 +322,7 @@ pub struct FeedbackRecord {
 }
 
 /// Feedback counts per category.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedbackStats {
     /// Opened.
     pub opened: u64,
@@ -327,7 +333,7 @@ pub struct FeedbackStats {
 }
 
 /// Households enrolled and reached in one (commune, category).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Coverage {
     /// Active beneficiaries enrolled.
     pub enrolled: u64,

@@ -225,6 +225,24 @@ impl StatementKind {
     }
 }
 
+impl StatementKind {
+    /// The kind of a `type` string ([`StatementKind::as_str`]).
+    ///
+    /// # Errors
+    /// [`StatementError::Invalid`] for a string that is no statement type.
+    pub fn from_type(s: &str) -> Result<Self, StatementError> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or(StatementError::Invalid {
+                field: "type",
+                rule: "a known statement type",
+            })
+    }
+}
+
+string_serde!(StatementKind, from_type, as_str);
+
 /// Why bytes are not a valid statement.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -412,6 +430,17 @@ impl Statement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statement_kinds_round_trip_through_their_type_strings() {
+        for k in StatementKind::ALL {
+            assert_eq!(StatementKind::from_type(k.as_str()).unwrap(), k);
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+            assert_eq!(serde_json::from_str::<StatementKind>(&json).unwrap(), k);
+        }
+        assert!(StatementKind::from_type("donation ").is_err());
+    }
 
     fn donation_json(extra: &str) -> String {
         format!(

@@ -1,0 +1,123 @@
+//! The replay's pipeline (signatures batch-verified on every core ahead of
+//! the rules thread) gives exactly what the ledger's sequential path gives:
+//! the same state and trace for a valid log, and the same first error, at
+//! the same entry, for a log with a bad signature anywhere.
+#![allow(missing_docs)]
+
+mod common;
+
+use common::support::World;
+use common::{history, with_bad_signature};
+use minhbach_auditor::replay::{Replay, ReplayError};
+use minhbach_ledger::rules::{Rejection, State};
+use minhbach_ledger::trace::TraceIndex;
+
+/// The sequential reference: every leaf through `State::apply_leaf`, which
+/// verifies each signature alone.
+fn sequential(leaves: &[Vec<u8>]) -> (State, TraceIndex, Option<(u64, Rejection)>) {
+    let mut state = State::new();
+    let mut trace = TraceIndex::new();
+    for (i, leaf) in leaves.iter().enumerate() {
+        match state.apply_leaf(leaf) {
+            Ok((_, effects)) => trace.record(&effects),
+            Err(r) => return (state, trace, Some((i as u64, r))),
+        }
+    }
+    (state, trace, None)
+}
+
+fn pipelined(leaves: &[Vec<u8>], threads: usize, step: usize) -> (Replay, Option<ReplayError>) {
+    let mut r = Replay::new(threads);
+    let refs: Vec<&[u8]> = leaves.iter().map(Vec::as_slice).collect();
+    for part in refs.chunks(step) {
+        if let Err(e) = r.replay(part) {
+            return (r, Some(e));
+        }
+    }
+    (r, None)
+}
+
+/// A small xorshift, seeded from the clock (the seed is in every message).
+struct Rng(u64);
+
+impl Rng {
+    fn new() -> Self {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        Self(t | 1)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+fn world() -> World {
+    history(9_000)
+}
+
+#[test]
+fn the_pipeline_gives_the_sequential_state_on_any_number_of_threads() {
+    let w = world();
+    let (state, trace, error) = sequential(&w.leaves);
+    assert!(error.is_none());
+    assert_eq!(state, w.state);
+    for (threads, step) in [(1, usize::MAX), (2, usize::MAX), (3, 5_000), (2, 700)] {
+        let (r, e) = pipelined(&w.leaves, threads, step);
+        assert!(e.is_none(), "{threads} threads: {e:?}");
+        assert_eq!(r.state, state, "{threads} threads, steps of {step}");
+        assert_eq!(r.trace, trace, "{threads} threads, steps of {step}");
+        assert_eq!(r.size(), w.leaves.len() as u64);
+        // Every signature verified.
+        let signatures: usize = w.entries.iter().map(|e| e.signers.len()).sum();
+        assert_eq!(r.signatures, signatures as u64);
+    }
+}
+
+#[test]
+fn a_bad_signature_anywhere_is_the_first_error_at_its_entry() {
+    let w = world();
+    let mut rng = Rng::new();
+    let seed = rng.0;
+    let n = w.leaves.len();
+    // The first entries, the boundaries of the pipeline's steps, and random
+    // positions.
+    let mut positions = vec![1, 63, 64, 65, 4095, 4096, n - 1];
+    positions.extend((0..4).map(|_| 1 + rng.below(n - 1)));
+    for pos in positions {
+        let mut leaves = w.leaves.clone();
+        leaves[pos] = with_bad_signature(&leaves[pos], rng.below(128));
+        // A second bad entry later must not hide or replace the first.
+        if pos + 10 < n {
+            leaves[pos + 10] = with_bad_signature(&leaves[pos + 10], 3);
+        }
+        let (state, _, error) = sequential(&leaves);
+        let (index, rejection) = error.expect("the sequential path refuses it");
+        assert_eq!(index, pos as u64, "seed {seed}");
+        assert_eq!(
+            rejection.code(),
+            "bad_signature",
+            "seed {seed}: {rejection}"
+        );
+        for threads in [1, 2] {
+            let (r, e) = pipelined(&leaves, threads, 3_000);
+            match e {
+                Some(ReplayError::Rejected {
+                    index: i,
+                    rejection: r2,
+                }) => {
+                    assert_eq!(i, index, "seed {seed}, {threads} threads");
+                    assert_eq!(r2, rejection, "seed {seed}, {threads} threads");
+                }
+                other => panic!("seed {seed}, position {pos}: {other:?}"),
+            }
+            // Everything before it was applied, nothing after.
+            assert_eq!(r.state, state, "seed {seed}, position {pos}");
+        }
+    }
+}
