@@ -3,6 +3,13 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use minhbach_ledger::cosignature::Cosigner;
+use minhbach_ledger::note::KeyName;
+use minhbach_server::witness::{WitnessPolicy, WitnessSpec};
+use minhbach_server::WriteConfig;
 use serde_json::json;
 
 use crate::harness::{dead_server, Ledger, ACCOUNT, YAGI};
@@ -112,4 +119,34 @@ fn duplicates_are_answered_with_the_existing_entry() {
         .code(1)
         .says("refused: bad_signature (HTTP 401): a signature does not match the statement");
     assert_eq!(l.size(), size);
+}
+
+#[test]
+fn submit_wait_says_so_when_no_published_checkpoint_covers_the_entries() {
+    // The one witness the server needs is down: entries are logged, but no
+    // checkpoint is published, so no receipt can come back.
+    let witness = Cosigner::new(
+        KeyName::new("down.witness.e2e.test").unwrap(),
+        SigningKey::from_bytes(&[42; 32]),
+    );
+    let spec = WitnessSpec::new(&dead_server(), witness.verifier()).unwrap();
+    let config = WriteConfig {
+        witnesses: WitnessPolicy::new(vec![spec], 1, Duration::from_millis(200)).unwrap(),
+        ..WriteConfig::default()
+    };
+    let l = Ledger::start_with(config);
+    let gift = l.donation("gift", 500_000, "FT24254000000401");
+    let index = l.size();
+    l.cli_with_server(&["submit", &gift, "--wait", "--receipts", "receipts"])
+        .ok()
+        .says(&format!(
+            "{gift}: index {index}, no receipt yet (no published checkpoint covers it; later: minhbach receipt get --index {index})"
+        ));
+    assert!(!l.path(&format!("receipts/{index}.receipt.json")).exists());
+    assert_eq!(l.size(), index + 1);
+    // Asking for it now is answered plainly.
+    let i = index.to_string();
+    l.cli_with_server(&["receipt", "get", "--index", &i])
+        .code(1)
+        .complains(&format!("no receipt for entry {index}"));
 }

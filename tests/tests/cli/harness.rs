@@ -155,9 +155,9 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    fn start(data: &Path) -> Self {
+    fn start(data: &Path, config: WriteConfig) -> Self {
         let (store, signer) = demo::open_existing(data).unwrap();
-        let state = AppState::writer(store, signer, WriteConfig::default()).unwrap();
+        let state = AppState::writer(store, signer, config).unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -228,6 +228,11 @@ impl Ledger {
     /// account and the grants of an intake officer, three approvers (one
     /// key made by ssh-keygen) and a commune field officer.
     pub(crate) fn start() -> Self {
+        Self::start_with(WriteConfig::default())
+    }
+
+    /// As [`Ledger::start`], with the server's write settings (witnesses).
+    pub(crate) fn start_with(config: WriteConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let mut officials = BTreeMap::new();
@@ -342,7 +347,7 @@ impl Ledger {
         )
         .unwrap();
         let ledger = Self {
-            server: Server::start(data.path()),
+            server: Server::start(data.path(), config),
             dir,
             _data: data,
             officials,
