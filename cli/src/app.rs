@@ -1,28 +1,37 @@
-//! The `minhbach` commands: argument definitions and what each one does.
+//! The `minhbach` commands: argument definitions, dispatch, and what the
+//! commands share (reading files, the client, problems in plain words).
+//!
+//! The commands themselves are in the submodules: keys, statements and
+//! signatures ([`officials`]), sending envelopes and bank statements
+//! ([`send`]), and receipts, traces and commitments ([`donors`]).
 //!
 //! Exit codes: 0 ok; 1 refused by the server or failed verification
-//! ([`Refused`]); 2 usage, file or network errors.
+//! ([`Refused`]); 2 usage, file or network errors. With `--json` each
+//! command prints one JSON document on standard output instead of text
+//! (errors stay text on standard error).
+
+mod donors;
+mod officials;
+mod send;
 
 use std::collections::HashMap;
-use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use clap::{Arg, ArgAction, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use ed25519_dalek::VerifyingKey;
 use minhbach_ledger::envelope::{Envelope, KeyId, STATEMENT_PAYLOAD_TYPE};
-use minhbach_ledger::policy::Policy;
-use minhbach_ledger::receipt::ReceiptBundle;
 use minhbach_ledger::statement::Statement;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::bank::mask::NameDisplay;
-use crate::bank::{self, Format, Layout};
-use crate::client::{Client, ClientError, ItemResult, Problem, Registry};
-use crate::explain::{amount, explain};
-use crate::import::{self, Outcome, Summary};
-use crate::{compose, keys};
+use crate::bank::Format;
+use crate::client::{Client, Problem, Registry};
+use crate::explain::explain;
+use crate::keys;
+
+pub use donors::render_trace;
 
 /// The largest batch `submit` and `import` send in one request.
 pub const BATCH: usize = 500;
@@ -37,6 +46,10 @@ pub struct Refused(pub String);
 #[derive(Debug, Parser)]
 #[command(name = "minhbach", version, about)]
 pub struct Cli {
+    /// Print one JSON document on standard output instead of text (for
+    /// scripts).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -275,33 +288,41 @@ struct Target {
 /// # Errors
 /// Any failure; [`Refused`] in the chain means exit code 1.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let json = cli.json;
     match cli.command {
         Command::Key(KeyCommand::New {
             out,
             no_passphrase,
             comment,
-        }) => key_new(&out, no_passphrase, &comment),
-        Command::Key(KeyCommand::Show { file }) => key_show(&file),
-        Command::New { kind, args } => new_statement(&kind, &args),
-        Command::Sign { file, key, out } => sign(&file, &key, out.as_deref()),
+        }) => officials::key_new(&out, no_passphrase, &comment, json),
+        Command::Key(KeyCommand::Show { file }) => officials::key_show(&file, json),
+        Command::New { kind, args } => officials::new_statement(&kind, &args),
+        Command::Sign { file, key, out } => officials::sign(&file, &key, out.as_deref()),
         Command::Cosign {
             envelope,
             key,
             out,
             server,
             pubkeys,
-        } => cosign(&envelope, &key, out.as_deref(), server.as_deref(), &pubkeys),
+        } => officials::cosign(
+            &envelope,
+            &key,
+            out.as_deref(),
+            server.as_deref(),
+            &pubkeys,
+            json,
+        ),
         Command::Inspect {
             envelope,
             server,
             pubkeys,
-        } => inspect(&envelope, server.as_deref(), &pubkeys),
+        } => officials::inspect(&envelope, server.as_deref(), &pubkeys, json),
         Command::Submit {
             files,
             server,
             wait,
             receipts,
-        } => submit(&files, &server, wait, receipts.as_deref()),
+        } => send::submit(&files, &server, wait, receipts.as_deref(), json),
         Command::Import(ImportCommand::BankStatement {
             file,
             campaign,
@@ -312,129 +333,35 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             mapping,
             names,
             dry_run,
-        }) => import_bank(&BankImport {
-            file,
-            campaign,
-            account,
-            key,
-            server,
-            format,
-            mapping,
-            names,
-            dry_run,
-        }),
+        }) => send::import_bank(
+            &send::BankImport {
+                file,
+                campaign,
+                account,
+                key,
+                server,
+                format,
+                mapping,
+                names,
+                dry_run,
+            },
+            json,
+        ),
         Command::Receipt(ReceiptCommand::Get {
             server,
             target,
             out,
-        }) => receipt_get(&server, &target, out.as_deref()),
-        Command::Receipt(ReceiptCommand::Verify { file, policy }) => receipt_verify(&file, &policy),
-        Command::Trace { server, target } => trace(&server, &target),
-        Command::Commitment { id, salt } => {
-            println!("{}", crate::commitment(&id, &salt)?.to_hex());
-            Ok(())
+        }) => donors::receipt_get(&server, &target, out.as_deref(), json),
+        Command::Receipt(ReceiptCommand::Verify { file, policy }) => {
+            donors::receipt_verify(&file, &policy, json)
         }
+        Command::Trace { server, target } => donors::trace(&server, &target, json),
+        Command::Commitment { id, salt } => donors::commitment(&id, &salt, json),
     }
 }
 
 fn client(server: &str, timeout_secs: u64) -> Client {
     Client::new(server, Duration::from_secs(timeout_secs))
-}
-
-fn key_new(out: &Path, no_passphrase: bool, comment: &str) -> anyhow::Result<()> {
-    let pass = if no_passphrase {
-        None
-    } else {
-        Some(keys::passphrase("Passphrase for the new key: ", true)?)
-    };
-    let made = keys::generate(out, pass.as_deref(), comment)?;
-    println!(
-        "private key: {} (mode 0600, keep it secret)",
-        made.path.display()
-    );
-    println!("public key file: {}", made.pub_path.display());
-    println!("public_key: {}", keys::public_base64(&made.public));
-    println!("keyid: {}", keys::keyid_hex(&made.public));
-    Ok(())
-}
-
-fn key_show(file: &Path) -> anyhow::Result<()> {
-    let public = match keys::load_public(file) {
-        Ok(k) => k,
-        Err(_) => keys::load(file)?.verifying_key(),
-    };
-    println!("public_key: {}", keys::public_base64(&public));
-    println!("keyid: {}", keys::keyid_hex(&public));
-    Ok(())
-}
-
-fn new_statement(kind_name: &str, args: &[String]) -> anyhow::Result<()> {
-    if matches!(kind_name, "-h" | "--help" | "help") {
-        let mut cli = <Cli as clap::CommandFactory>::command();
-        if let Some(new) = cli.find_subcommand_mut("new") {
-            new.print_long_help()?;
-        }
-        return Ok(());
-    }
-    let Some(kind) = compose::kind_named(kind_name) else {
-        bail!(
-            "unknown statement type {kind_name:?}; one of: {}",
-            minhbach_ledger::statement::StatementKind::ALL
-                .iter()
-                .map(|k| k.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    };
-    let fields = compose::fields(kind);
-    let mut cmd = clap::Command::new(format!("minhbach new {}", kind.as_str()))
-        .about(format!("Build a `{}` statement.", kind.as_str()))
-        .no_binary_name(true)
-        .arg(
-            Arg::new("id")
-                .long("id")
-                .help("statement id (default: a fresh UUIDv7)"),
-        )
-        .arg(
-            Arg::new("time")
-                .long("time")
-                .help("RFC 3339 UTC time (default: now)"),
-        );
-    for field in fields {
-        let flag = compose::flag_name(field.path);
-        let help = if field.required {
-            format!("{} [required]", field.help)
-        } else {
-            field.help.to_owned()
-        };
-        let action = if field.kind == compose::Kind::List {
-            ArgAction::Append
-        } else {
-            ArgAction::Set
-        };
-        cmd = cmd.arg(Arg::new(field.path).long(flag).help(help).action(action));
-    }
-    let matches = match cmd.try_get_matches_from(args) {
-        Ok(m) => m,
-        Err(e) => e.exit(),
-    };
-    let values: Vec<(&'static str, Vec<String>)> = fields
-        .iter()
-        .filter_map(|f| {
-            matches
-                .get_many::<String>(f.path)
-                .map(|v| (f.path, v.cloned().collect()))
-        })
-        .collect();
-    let (_, json) = compose::compose(
-        kind,
-        &values,
-        matches.get_one::<String>("id").map(String::as_str),
-        matches.get_one::<String>("time").map(String::as_str),
-        chrono::Utc::now(),
-    )?;
-    println!("{json}");
-    Ok(())
 }
 
 fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
@@ -460,19 +387,9 @@ fn replace_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn sign(file: &Path, key: &Path, out: Option<&Path>) -> anyhow::Result<()> {
-    let bytes = read(file)?;
-    let statement = Statement::from_json(&bytes)
-        .with_context(|| format!("{} is not a valid statement", file.display()))?;
-    let signing = keys::load(key)?;
-    let envelope = Envelope::sign(STATEMENT_PAYLOAD_TYPE, bytes, &signing);
-    write_out(out, &envelope.to_json())?;
-    eprintln!(
-        "signed {} {} as {}",
-        statement.kind().as_str(),
-        statement.id().as_str(),
-        keys::keyid_hex(&signing.verifying_key())
-    );
+/// Prints `value` as pretty JSON on standard output (`--json`).
+fn print_json(value: &Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -515,420 +432,28 @@ fn known_keys(
     Ok(known)
 }
 
-fn cosign(
-    path: &Path,
-    key: &Path,
-    out: Option<&Path>,
-    server: Option<&str>,
-    pubkeys: &[String],
-) -> anyhow::Result<()> {
-    let (mut envelope, statement) = load_envelope(path)?;
-    let registry = server.map(|s| client(s, 30).keys()).transpose()?;
-    let known = known_keys(registry.as_ref(), pubkeys)?;
-    let signing = keys::load(key)?;
-    let me = KeyId::of(&signing.verifying_key());
-    if envelope.signatures().iter().any(|s| s.keyid == me) {
-        return Err(Refused(format!("you ({me}) already signed this envelope")).into());
-    }
-    if let Err(e) = envelope.verify(|id| known.get(id).copied()) {
-        let hint = if server.is_none() && pubkeys.is_empty() {
-            " (give --server or --pubkey so the earlier signatures can be checked)"
-        } else {
-            ""
-        };
-        return Err(Refused(format!("refusing to co-sign: {e}{hint}")).into());
-    }
-    envelope.add_signature(&signing)?;
-    write_out(Some(out.unwrap_or(path)), &envelope.to_json())?;
-    println!(
-        "co-signed {} {} as {me}: {} signatures",
-        statement.kind().as_str(),
-        statement.id().as_str(),
-        envelope.signatures().len()
-    );
-    Ok(())
-}
-
-fn inspect(path: &Path, server: Option<&str>, pubkeys: &[String]) -> anyhow::Result<()> {
-    let (envelope, statement) = load_envelope(path)?;
-    let pretty: Value = serde_json::from_slice(envelope.payload())?;
-    println!("statement ({}):", statement.kind().as_str());
-    println!("{}", serde_json::to_string_pretty(&pretty)?);
-    let client = server.map(|s| client(s, 30));
-    let registry = client.as_ref().map(Client::keys).transpose()?;
-    let known = known_keys(registry.as_ref(), pubkeys)?;
-    let message = envelope.pae();
-    println!("signers ({}):", envelope.signatures().len());
-    let mut all_valid = true;
-    for s in envelope.signatures() {
-        let validity = match known.get(&s.keyid) {
-            Some(k) if k.verify_strict(&message, &s.sig).is_ok() => "signature valid",
-            Some(_) => {
-                all_valid = false;
-                "SIGNATURE INVALID"
-            }
-            None => "key unknown here",
-        };
-        let who = registry
-            .as_ref()
-            .and_then(|r| r.keys.iter().find(|k| k.keyid == s.keyid.to_string()))
-            .map(|k| {
-                let mut w = k.name.clone();
-                if let Some(t) = &k.title {
-                    w.push_str(&format!(", {t}"));
-                }
-                w.push_str(&format!(" [{}]", k.roles.join(", ")));
-                if let Some(r) = k.revoked_at {
-                    w.push_str(&format!(" REVOKED at entry {r}"));
-                }
-                w
-            })
-            .unwrap_or_default();
-        println!("  {} {who} ({validity})", s.keyid);
-    }
-    let Some(client) = client else {
-        println!(
-            "policy: not checked (give --server to ask the log whether it would accept this now)"
-        );
-        return if all_valid {
-            Ok(())
-        } else {
-            Err(Refused("a signature does not verify".into()).into())
-        };
-    };
-    match client.dry_run(&envelope.to_json()) {
-        Ok(d) => {
-            println!(
-                "policy: ok, the log would accept it now ({} signers count)",
-                d.signers.len()
-            );
-            Ok(())
-        }
-        Err(ClientError::Problem(p)) => {
-            println!("policy: NOT MET: {}", problem_line(&p));
-            Err(Refused(format!("the log would refuse it: {}", p.code)).into())
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
+/// A problem in plain words: the stable code, the HTTP status, what it
+/// means, and the server's detail.
 fn problem_line(p: &Problem) -> String {
-    let mut s = format!("{}: {}", p.code, explain(&p.code));
+    let mut s = p.code.clone();
+    if p.status != 0 {
+        s.push_str(&format!(" (HTTP {})", p.status));
+    }
+    s.push_str(&format!(": {}", explain(&p.code)));
     if let Some(d) = p.detail.as_deref().filter(|d| !d.is_empty()) {
         s.push_str(&format!(" ({d})"));
     }
     s
 }
 
-/// The envelopes of a file: one envelope, or a JSON array of them.
-fn envelopes_in(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
-    let bytes = read(path)?;
-    let value: Value = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{} is not JSON", path.display()))?;
-    let items = match value {
-        Value::Array(items) => items
-            .iter()
-            .map(|v| serde_json::to_vec(v).unwrap_or_default())
-            .collect(),
-        _ => vec![bytes],
-    };
-    for (i, e) in items.iter().enumerate() {
-        Envelope::from_json(e)
-            .with_context(|| format!("{} item {i} is not a DSSE envelope", path.display()))?;
-    }
-    Ok(items)
-}
-
-fn submit(
-    files: &[PathBuf],
-    server: &str,
-    wait: bool,
-    receipts: Option<&Path>,
-) -> anyhow::Result<()> {
-    let mut labelled = Vec::new();
-    for f in files {
-        let items = envelopes_in(f)?;
-        let many = items.len() > 1;
-        for (i, e) in items.into_iter().enumerate() {
-            let label = if many {
-                format!("{}[{i}]", f.display())
-            } else {
-                f.display().to_string()
-            };
-            labelled.push((label, e));
-        }
-    }
-    if let Some(dir) = receipts {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let client = client(server, if wait { 600 } else { 60 });
-    let mut refused = 0;
-    for chunk in labelled.chunks(BATCH) {
-        let bodies: Vec<Vec<u8>> = chunk.iter().map(|(_, e)| e.clone()).collect();
-        let results = client.submit(&bodies, wait)?;
-        for ((label, _), result) in chunk.iter().zip(results) {
-            match result {
-                ItemResult::Accepted(a) => {
-                    let note = if a.existing { " (already logged)" } else { "" };
-                    println!("{label}: index {}{note}", a.index);
-                    if let (Some(dir), Some(r)) = (receipts, &a.receipt) {
-                        let path = dir.join(format!("{}.receipt.json", a.index));
-                        replace_file(&path, &serde_json::to_vec_pretty(r)?)?;
-                    }
-                }
-                ItemResult::Refused(p) => {
-                    refused += 1;
-                    let at = p
-                        .existing_index
-                        .map(|i| format!(" [entry {i}]"))
-                        .unwrap_or_default();
-                    println!("{label}: refused: {}{at}", problem_line(&p));
-                }
-            }
-        }
-    }
-    if refused > 0 {
-        return Err(Refused(format!("{refused} of {} refused", labelled.len())).into());
-    }
-    Ok(())
-}
-
-struct BankImport {
-    file: PathBuf,
-    campaign: String,
-    account: String,
-    key: Option<PathBuf>,
-    server: Option<String>,
-    format: Format,
-    mapping: Option<PathBuf>,
-    names: NameDisplay,
-    dry_run: bool,
-}
-
-fn import_bank(a: &BankImport) -> anyhow::Result<()> {
-    let layouts = match &a.mapping {
-        Some(m) => vec![Layout::from_file(m)?],
-        None => Layout::builtin(a.format),
-    };
-    // Check the key and server before reading a large file.
-    let (signing, client) = if a.dry_run {
-        (None, None)
-    } else {
-        let key = a
-            .key
-            .as_deref()
-            .context("--key is required (or use --dry-run)")?;
-        let server = a
-            .server
-            .as_deref()
-            .context("--server is required (or use --dry-run)")?;
-        (Some(keys::load(key)?), Some(client(server, 120)))
-    };
-    let parsed = bank::parse_file(&a.file, &layouts)?;
-    let mut summary = Summary::new(&parsed);
-    let mut rejected = Vec::new();
-    let prepared = import::prepare(
-        &parsed,
-        &a.campaign,
-        &a.account,
-        a.names,
-        chrono::Utc::now(),
-        &mut rejected,
-    );
-    summary
-        .rejected
-        .extend(rejected.into_iter().map(|m| (m.line, m.reason)));
-    let (Some(signing), Some(client)) = (signing, client) else {
-        for p in &prepared {
-            println!("{}", String::from_utf8_lossy(&p.json));
-        }
-        println!("{}", summary.render(true));
-        return if summary.rejected.is_empty() {
-            Ok(())
-        } else {
-            Err(Refused(format!("{} lines rejected", summary.rejected.len())).into())
-        };
-    };
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(prepared.len() as u64),
-        if std::io::stderr().is_terminal() {
-            indicatif::ProgressDrawTarget::stderr()
-        } else {
-            indicatif::ProgressDrawTarget::hidden()
-        },
-    );
-    for chunk in prepared.chunks(BATCH) {
-        let bodies: Vec<Vec<u8>> = chunk
-            .iter()
-            .map(|p| Envelope::sign(STATEMENT_PAYLOAD_TYPE, p.json.clone(), &signing).to_json())
-            .collect();
-        let results = client.submit(&bodies, false).map_err(|e| {
-            bar.abandon();
-            anyhow::Error::new(e).context(format!(
-                "submitting lines {}..={} failed (nothing later was sent; importing again is safe)",
-                chunk.first().map_or(0, |p| p.line),
-                chunk.last().map_or(0, |p| p.line)
-            ))
-        })?;
-        for (p, result) in chunk.iter().zip(results) {
-            let outcome = match result {
-                ItemResult::Accepted(x) if x.existing => Outcome::AlreadyPresent(x.index),
-                ItemResult::Accepted(x) => Outcome::Imported(x.index),
-                ItemResult::Refused(pr) if pr.code == "duplicate" => {
-                    Outcome::AlreadyPresent(pr.existing_index.unwrap_or_default())
-                }
-                ItemResult::Refused(pr) => Outcome::Rejected(problem_line(&pr)),
-            };
-            summary.record(p, &outcome);
-            bar.inc(1);
-        }
-    }
-    bar.finish_and_clear();
-    println!("{}", summary.render(false));
-    if summary.rejected.is_empty() {
-        Ok(())
-    } else {
-        Err(Refused(format!("{} lines rejected", summary.rejected.len())).into())
-    }
-}
-
-fn resolve(client: &Client, target: &Target) -> anyhow::Result<u64> {
-    match (&target.reference, target.index) {
-        (_, Some(i)) => Ok(i),
-        (Some(r), None) => match client.lookup_ref(r) {
-            Ok(found) => Ok(found.index),
-            Err(ClientError::Problem(p)) if p.status == 404 => {
-                Err(Refused(format!("no donation with reference {r} in the log")).into())
-            }
-            Err(e) => Err(e.into()),
-        },
-        (None, None) => bail!("give --ref or --index"),
-    }
-}
-
-fn receipt_get(server: &str, target: &Target, out: Option<&Path>) -> anyhow::Result<()> {
-    let client = client(server, 60);
-    let index = resolve(&client, target)?;
-    let bytes = client.receipt(index)?;
-    ReceiptBundle::from_json(&bytes)
-        .context("the server sent something that is not a receipt bundle")?;
-    write_out(out, &bytes)?;
-    if let Some(p) = out {
-        eprintln!("saved the receipt of entry {index} to {}", p.display());
-    }
-    Ok(())
-}
-
-fn receipt_verify(file: &Path, policy: &Path) -> anyhow::Result<()> {
-    let policy_bytes = read(policy)?;
-    let policy = Policy::parse(&policy_bytes).context("the policy file is invalid")?;
-    let bytes = read(file)?;
-    let bundle = ReceiptBundle::from_json(&bytes).context("not a receipt bundle")?;
-    let v = bundle
-        .verify(&policy)
-        .map_err(|e| Refused(format!("the receipt does NOT verify: {e}")))?;
-    println!(
-        "verified: entry {} is in the log at size {} (leaf hash {})",
-        v.index(),
-        v.tree_size(),
-        v.leaf_hash()
-    );
-    Ok(())
-}
-
-fn trace(server: &str, target: &Target) -> anyhow::Result<()> {
-    let client = client(server, 60);
-    let index = resolve(&client, target)?;
-    let t = client.trace(index)?;
-    println!("{}", render_trace(&t));
-    Ok(())
-}
-
-/// Puts a trace (`GET /api/v1/donations/{index}/trace`) into plain words.
-#[must_use]
-pub fn render_trace(t: &Value) -> String {
-    let asset = t["asset"].as_str().unwrap_or("VND");
-    let money = |v: &Value| amount(v.as_u64().unwrap_or(0), asset);
-    let mut lines = vec![format!(
-        "Gift at entry {} of {} to campaign {}.",
-        t["donation"],
-        money(&t["amount"]),
-        t["campaign"].as_str().unwrap_or("?")
-    )];
-    if let Some(r) = t["reversed_by"].as_u64() {
-        lines.push(format!("It was reversed (bounced) by entry {r}."));
-    }
-    let steps = t["steps"].as_array().cloned().unwrap_or_default();
-    if steps.is_empty() {
-        lines.push("None of it has been spent yet.".into());
-    }
-    for s in &steps {
-        let at = &s["at"];
-        let how = money(&s["amount"]);
-        let campaign = s["campaign"].as_str().unwrap_or("?");
-        let kind = &s["kind"];
-        let line = match kind["type"].as_str().unwrap_or("") {
-            "disbursed" => {
-                let ack = match s["ack"]["status"].as_str() {
-                    Some("acknowledged") => "the recipient acknowledged it".to_owned(),
-                    Some("unacknowledged") => "not acknowledged yet".to_owned(),
-                    Some("partial") => format!(
-                        "partly acknowledged ({} of {})",
-                        money(&s["ack"]["acknowledged"]),
-                        money(&s["ack"]["of"])
-                    ),
-                    Some("reversed") => {
-                        format!("that payment was reversed by entry {}", s["ack"]["by"])
-                    }
-                    _ => "acknowledgment unknown".to_owned(),
-                };
-                format!("{how} went out in disbursement {at} of {campaign}: {ack}.")
-            }
-            "transferred" => format!(
-                "{how} moved from {campaign} to campaign {} by transfer {at}.",
-                kind["to"].as_str().unwrap_or("?")
-            ),
-            "covered_reversal" => format!(
-                "{how} covered the reversal of gift {} (entry {at}).",
-                kind["donation"]
-            ),
-            "donation_reversed" => format!("{how} was removed when the gift bounced (entry {at})."),
-            "restored" => format!(
-                "{how} came back when disbursement {} was reversed (entry {at}).",
-                kind["disbursement"]
-            ),
-            other => format!("{how}: {other} at entry {at}."),
-        };
-        lines.push(format!("- {line}"));
-    }
-    lines.push(format!("Still unspent: {}.", money(&t["unspent"])));
-    lines.join("\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_trace_in_plain_words() {
-        let t = serde_json::json!({
-            "donation": 14, "campaign": "yagi-2024", "asset": "VND", "amount": 1_000_000,
-            "reversed_by": null, "unspent": 200_000,
-            "steps": [
-                {"at": 24, "campaign": "yagi-2024", "amount": 500_000, "kind": {"type": "disbursed"}, "ack": {"status": "acknowledged"}},
-                {"at": 29, "campaign": "yagi-2024", "amount": 300_000, "kind": {"type": "transferred", "to": "hanoi-fund"}}
-            ]
-        });
-        let text = render_trace(&t);
-        assert!(
-            text.contains("Gift at entry 14 of 1.000.000 ₫ to campaign yagi-2024."),
-            "{text}"
-        );
-        assert!(text.contains("500.000 ₫ went out in disbursement 24 of yagi-2024: the recipient acknowledged it."), "{text}");
-        assert!(
-            text.contains("300.000 ₫ moved from yagi-2024 to campaign hanoi-fund by transfer 29."),
-            "{text}"
-        );
-        assert!(text.ends_with("Still unspent: 200.000 ₫."), "{text}");
-    }
+/// A problem for `--json`: the server's fields and the explanation.
+fn problem_json(p: &Problem) -> Value {
+    json!({
+        "code": p.code,
+        "status": p.status,
+        "title": p.title,
+        "explanation": explain(&p.code),
+        "detail": p.detail,
+        "existing_index": p.existing_index,
+    })
 }

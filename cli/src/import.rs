@@ -217,6 +217,32 @@ impl Summary {
         }
     }
 
+    /// The summary for scripts (`--json`): counts and totals in ₫, and each
+    /// rejected line with its reason.
+    #[must_use]
+    pub fn to_json(&self, dry_run: bool) -> serde_json::Value {
+        let mut rejected = self.rejected.clone();
+        rejected.sort();
+        let pair = |(count, total): (usize, u64)| json!({"count": count, "total": total});
+        let mut v = json!({
+            "dry_run": dry_run,
+            "layout": self.layout,
+            "lines_read": self.lines_read,
+            "credits": pair(self.credits),
+            "rejected": rejected
+                .iter()
+                .map(|(line, reason)| json!({"line": line, "reason": reason}))
+                .collect::<Vec<_>>(),
+            "rejected_total": self.rejected_total,
+            "debits": pair(self.debits),
+        });
+        if !dry_run {
+            v["imported"] = pair(self.imported);
+            v["already_present"] = pair(self.already);
+        }
+        v
+    }
+
     /// The summary as text.
     #[must_use]
     pub fn render(&self, dry_run: bool) -> String {
