@@ -1,9 +1,9 @@
 //! The `minhbach` commands: argument definitions, dispatch, and what the
 //! commands share (reading files, the client, problems in plain words).
 //!
-//! The commands themselves are in the submodules: keys, statements and
-//! signatures ([`officials`]), sending envelopes and bank statements
-//! ([`send`]), and receipts, traces and commitments ([`donors`]).
+//! The commands themselves are in the private submodules: keys, statements
+//! and signatures (`officials`), sending envelopes and bank statements
+//! (`send`), and receipts, traces and commitments (`donors`).
 //!
 //! Exit codes: 0 ok; 1 refused by the server or failed verification
 //! ([`Refused`]); 2 usage, file or network errors. With `--json` each
