@@ -339,9 +339,16 @@ fn killed_publish_resumes_the_bucket_audits_forks_are_refused_and_serve_follows(
     .unwrap();
     assert!(!outcome.is_misbehaviour());
     assert_eq!(outcome.report.tree_size, n2);
+    assert_eq!(
+        outcome.resumed_from,
+        Some(n),
+        "the second audit resumes where the first ended: {:?}",
+        outcome.not_resumed
+    );
     assert!(
-        outcome.cached > 0,
-        "full tiles of the first audit are reused"
+        outcome.fetched < tile_objects(n2).len(),
+        "only what the log grew by is fetched: {}",
+        outcome.fetched
     );
     let info = get_json(&agent(Duration::from_secs(5)), &server.url, "/api/v1/log").unwrap();
     let bucket_info: serde_json::Value =
