@@ -644,7 +644,6 @@ impl<'de> Deserialize<'de> for Envelope {
     }
 }
 
-/// Decodes canonical, padded base64 in the standard or the URL-safe alphabet.
 /// Appends the standard, padded base64 of `bytes` to `out`.
 fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
     let start = out.len();
@@ -653,6 +652,7 @@ fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
     let _ = STANDARD.encode_slice(bytes, &mut out[start..]);
 }
 
+/// Decodes canonical, padded base64 in the standard or the URL-safe alphabet.
 fn decode_base64(s: &str, field: &'static str) -> Result<Vec<u8>, EnvelopeError> {
     STANDARD
         .decode(s)

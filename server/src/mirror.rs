@@ -475,6 +475,8 @@ pub async fn follow(mut mirror: Mirror, state: crate::AppState, interval: Durati
     const MAX_BACKOFF: Duration = Duration::from_secs(60);
     let mut mirrored: Option<Vec<u8>> = None;
     let mut wait = Duration::ZERO;
+    // The wait after a failed round: twice the last one, at most a minute.
+    let mut backoff = interval;
     loop {
         tokio::time::sleep(wait).await;
         wait = interval;
@@ -520,11 +522,13 @@ pub async fn follow(mut mirror: Mirror, state: crate::AppState, interval: Durati
                 );
                 tracing::info!(target: "minhbach_server::mirror", from = report.from, to = report.to, written = report.written, skipped = report.skipped, bytes = report.bytes, "mirrored");
                 mirrored = Some(latest.signed.clone());
+                backoff = interval;
             }
             Err(e) => {
                 state.metrics().record_mirror_error();
                 tracing::warn!(target: "minhbach_server::mirror", error = %e, "mirror round failed; retrying");
-                wait = (interval * 2).max(wait).min(MAX_BACKOFF);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                wait = backoff;
             }
         }
     }
