@@ -221,8 +221,7 @@ impl Data {
 /// cosign), on 127.0.0.1:0 until stopped.
 struct Server {
     url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    served: minhbach_tests::Served,
 }
 
 impl Server {
@@ -239,45 +238,17 @@ impl Server {
             ..WriteConfig::default()
         };
         let state = AppState::writer(store, signer, config).unwrap();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(
-                    listener,
-                    minhbach_server::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
+        let served = minhbach_tests::Served::start(minhbach_server::app(state));
         Self {
-            url: format!("http://{addr}"),
-            shutdown: Some(shutdown),
-            thread: Some(thread),
+            url: served.url.clone(),
+            served,
         }
     }
 
     /// Stops serving and waits until the state (sequencer, publisher, store)
     /// is gone, so the data directory can be opened again.
     fn stop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
+        self.served.stop();
     }
 
     fn checkpoint(&self) -> Vec<u8> {

@@ -4,11 +4,11 @@
 //! binary run as a user runs it.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use std::thread::JoinHandle;
+
 use std::time::Duration;
 
 use minhbach_server::demo;
@@ -150,52 +150,18 @@ fn ssh_keygen(dir: &Path, name: &str, passphrase: &str) {
 /// The server over a data directory, on 127.0.0.1:0 until dropped.
 pub(crate) struct Server {
     pub(crate) url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    /// Serving until the server is dropped.
+    _served: minhbach_tests::Served,
 }
 
 impl Server {
     fn start(data: &Path, config: WriteConfig) -> Self {
         let (store, signer) = demo::open_existing(data).unwrap();
         let state = AppState::writer(store, signer, config).unwrap();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(
-                    listener,
-                    minhbach_server::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
+        let served = minhbach_tests::Served::start(minhbach_server::app(state));
         Self {
-            url: format!("http://{addr}"),
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            url: served.url.clone(),
+            _served: served,
         }
     }
 }
