@@ -16,8 +16,8 @@
 //! make one.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::VerifyingKey;
@@ -34,11 +34,8 @@ use thiserror::Error;
 /// Entries in a full entry bundle (C2SP tlog-tiles).
 const ENTRIES_PER_BUNDLE: u64 = 256;
 
-/// Entries verified per worker per step of the pipeline.
-const CHUNK_PER_THREAD: usize = 2048;
-
-/// Entries a worker verifies in one batch.
-const PART: usize = 1024;
+/// Entries prepared (parsed and batch-verified) as one part of the pipeline.
+const PART: usize = 512;
 
 /// The first step is small: it holds genesis and the first key grants,
 /// which the next steps' key snapshots then include.
@@ -269,30 +266,89 @@ fn prepare(leaves: &[&[u8]], keys: &HashMap<KeyId, VerifyingKey>) -> Vec<Prepare
         .collect()
 }
 
-/// Prepares `leaves` on `threads` workers that take small parts in turn, so
-/// a worker slowed by the rules thread does not hold the others back.
-fn prepare_parallel(leaves: &[&[u8]], keys: &Keys, threads: usize) -> Vec<Prepared> {
-    if threads <= 1 || leaves.len() < 64 {
-        return prepare(leaves, keys);
-    }
-    let parts: Vec<&[&[u8]]> = leaves.chunks(PART).collect();
-    let next = AtomicUsize::new(0);
-    let done: Vec<Mutex<Vec<Prepared>>> = parts.iter().map(|_| Mutex::new(Vec::new())).collect();
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(part) = parts.get(i) else { break };
-                let prepared = prepare(part, keys);
-                if let Ok(mut slot) = done[i].lock() {
-                    *slot = prepared;
-                }
-            });
+/// The parts of one [`Replay::replay`] call, prepared ahead of the rules.
+///
+/// Workers take parts in order; the rules thread applies them in order and,
+/// when the part it needs is not ready, prepares the next untaken part
+/// itself instead of waiting. So `threads` threads in all keep `threads`
+/// cores busy, with no barrier between steps of the pipeline.
+struct Pipeline<'a> {
+    parts: Vec<&'a [&'a [u8]]>,
+    /// The next part nobody has taken.
+    next: AtomicUsize,
+    ready: Mutex<Vec<Option<Vec<Prepared>>>>,
+    filled: Condvar,
+    /// The keys granted so far (refreshed by the rules thread).
+    keys: Mutex<Keys>,
+    /// Set when the rules stop early: workers take no more parts.
+    stop: AtomicBool,
+}
+
+impl<'a> Pipeline<'a> {
+    fn new(leaves: &'a [&'a [u8]], keys: Keys) -> Self {
+        let parts: Vec<&[&[u8]]> = leaves.chunks(PART).collect();
+        let ready = Mutex::new(parts.iter().map(|_| None).collect());
+        Self {
+            parts,
+            next: AtomicUsize::new(0),
+            ready,
+            filled: Condvar::new(),
+            keys: Mutex::new(keys),
+            stop: AtomicBool::new(false),
         }
-    });
-    done.into_iter()
-        .flat_map(|m| m.into_inner().unwrap_or_default())
-        .collect()
+    }
+
+    /// Takes and prepares the next untaken part; `false` when none is left.
+    fn prepare_next(&self) -> bool {
+        if self.stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        let Some(part) = self.parts.get(i) else {
+            return false;
+        };
+        let keys = Arc::clone(&lock(&self.keys));
+        // A worker that panicked would leave the rules thread waiting: its
+        // part is then verified in place, where the panic shows.
+        let prepared =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare(part, &keys)))
+                .unwrap_or_else(|_| {
+                    part.iter()
+                        .map(|b| Prepared {
+                            hash: leaf_hash(b),
+                            ready: None,
+                        })
+                        .collect()
+                });
+        lock(&self.ready)[i] = Some(prepared);
+        self.filled.notify_all();
+        true
+    }
+
+    /// Part `i`, prepared: by a worker, or here while it is not.
+    fn take(&self, i: usize) -> Vec<Prepared> {
+        loop {
+            if let Some(p) = lock(&self.ready)[i].take() {
+                return p;
+            }
+            if self.prepare_next() {
+                continue;
+            }
+            // Every part is taken: part `i` is on its way.
+            let mut ready = lock(&self.ready);
+            while ready[i].is_none() {
+                ready = self
+                    .filled
+                    .wait(ready)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            return ready[i].take().unwrap_or_default();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The replay of a log from entry 0: the rules' state, the trace index, the
@@ -400,39 +456,34 @@ impl Replay {
     /// [`ReplayError::Rejected`] for the first entry the rules refuse; the
     /// entries before it stay applied.
     pub fn replay(&mut self, leaves: &[&[u8]]) -> Result<Vec<Hash>, ReplayError> {
-        let chunk = CHUNK_PER_THREAD * self.threads;
         let (head, tail) = if self.tree.size() == 0 {
             leaves.split_at(leaves.len().min(FIRST_CHUNK))
         } else {
             (&leaves[..0], leaves)
         };
-        let threads = self.threads;
         let mut hashes = Vec::with_capacity(leaves.len());
         if !head.is_empty() {
             let prepared = prepare(head, &key_snapshot(&self.state));
             self.apply_prepared(head, prepared, &mut hashes)?;
         }
-        let chunks: Vec<&[&[u8]]> = tail.chunks(chunk).collect();
+        let pipeline = Pipeline::new(tail, key_snapshot(&self.state));
         std::thread::scope(|s| -> Result<(), ReplayError> {
-            let Some(first) = chunks.first() else {
-                return Ok(());
-            };
-            let keys = key_snapshot(&self.state);
-            let mut next = Some(prepare_parallel(first, &keys, threads));
-            for (i, part) in chunks.iter().enumerate() {
-                let prepared = next.take().unwrap_or_default();
-                // Verify the next chunk while this one goes through the rules.
-                let ahead = chunks.get(i + 1).map(|n| {
-                    let keys = key_snapshot(&self.state);
-                    s.spawn(move || prepare_parallel(n, &keys, threads))
-                });
-                let applied = self.apply_prepared(part, prepared, &mut hashes);
-                if let Some(h) = ahead {
-                    next = Some(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
-                }
-                applied?;
+            for _ in 1..self.threads.min(pipeline.parts.len()) {
+                s.spawn(|| while pipeline.prepare_next() {});
             }
-            Ok(())
+            let result = (|| {
+                for (i, part) in pipeline.parts.iter().enumerate() {
+                    let prepared = pipeline.take(i);
+                    let keys = self.state.keys().len();
+                    self.apply_prepared(part, prepared, &mut hashes)?;
+                    if self.state.keys().len() != keys {
+                        *lock(&pipeline.keys) = key_snapshot(&self.state);
+                    }
+                }
+                Ok(())
+            })();
+            pipeline.stop.store(true, Ordering::Relaxed);
+            result
         })?;
         Ok(hashes)
     }

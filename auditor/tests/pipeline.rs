@@ -6,11 +6,12 @@
 
 mod common;
 
-use common::support::World;
+use common::support::{donation, step, World, YAGI};
 use common::{history, with_bad_signature};
 use minhbach_auditor::replay::{Replay, ReplayError};
 use minhbach_ledger::rules::{Rejection, State};
 use minhbach_ledger::trace::TraceIndex;
+use serde_json::json;
 
 /// The sequential reference: every leaf through `State::apply_leaf`, which
 /// verifies each signature alone.
@@ -118,6 +119,46 @@ fn a_bad_signature_anywhere_is_the_first_error_at_its_entry() {
             }
             // Everything before it was applied, nothing after.
             assert_eq!(r.state, state, "seed {seed}, position {pos}");
+        }
+    }
+}
+
+/// A key granted in the middle of one step: its entries verify on any number
+/// of threads, and with the rules thread alone (no worker that could be
+/// ahead of the grant) every entry after the grant's part is batch-verified
+/// with the new key rather than one by one.
+#[test]
+fn a_key_granted_mid_step_reaches_the_verifiers() {
+    let mut w = history(2_000);
+    let grant = w.ok(step(
+        json!({"type": "key.grant", "public_key": w.pk("stranger"), "name": "stranger",
+               "title": "Kế toán tiếp nhận bổ sung", "roles": ["intake"],
+               "scope": {"campaigns": [YAGI]}}),
+        &["g1", "g2"],
+    ));
+    let mut by_new_key = 0u64;
+    for i in 0..3_000u64 {
+        let mut s = donation(YAGI, 2_000_000 + i, &format!("FT25{i:012}"));
+        s.signers = vec!["stranger"];
+        w.ok(s);
+        by_new_key += 1;
+    }
+    let (state, trace, error) = sequential(&w.leaves);
+    assert!(error.is_none());
+    for threads in [1, 2, 3] {
+        let (r, e) = pipelined(&w.leaves, threads, usize::MAX);
+        assert!(e.is_none(), "{threads} threads: {e:?}");
+        assert_eq!(r.state, state, "{threads} threads");
+        assert_eq!(r.trace, trace, "{threads} threads");
+        if threads == 1 {
+            // The first 64 entries (verified alone while genesis and the
+            // first grants are applied) and at most the part (512 entries)
+            // holding the grant; never the 3,000 after it.
+            assert!(
+                r.verified_alone <= 64 + 512,
+                "{} verified alone; the grant is entry {grant}, {by_new_key} entries follow",
+                r.verified_alone
+            );
         }
     }
 }
