@@ -177,6 +177,18 @@ enum Command {
         #[arg(long)]
         salt: String,
     },
+    /// Print a shell completion script: commands, flags and, after `new`,
+    /// the statement types and each type's own flags.
+    ///
+    /// Example (bash): minhbach completions bash > ~/.local/share/bash-completion/completions/minhbach
+    ///
+    /// Example (zsh): minhbach completions zsh > "${fpath[1]}/_minhbach"
+    ///
+    /// Example (fish): minhbach completions fish > ~/.config/fish/completions/minhbach.fish
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -357,7 +369,28 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Trace { server, target } => donors::trace(&server, &target, json),
         Command::Commitment { id, salt } => donors::commitment(&id, &salt, json),
+        Command::Completions { shell } => {
+            completions(shell, &mut std::io::stdout().lock());
+            Ok(())
+        }
     }
+}
+
+/// Writes the completion script for `shell`. `new`'s free-form type and
+/// flags are replaced, for completion only, by one subcommand per statement
+/// type with that type's flags (what `minhbach new TYPE --help` lists).
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    let mut cli = <Cli as clap::CommandFactory>::command();
+    cli = cli.mut_subcommand("new", |new| {
+        let mut new = new
+            .mut_arg("kind", |a| a.hide(true).required(false))
+            .mut_arg("args", |a| a.hide(true));
+        for kind in minhbach_ledger::statement::StatementKind::ALL {
+            new = new.subcommand(officials::type_command(kind));
+        }
+        new
+    });
+    clap_complete::generate(shell, &mut cli, "minhbach", out);
 }
 
 fn client(server: &str, timeout_secs: u64) -> Client {

@@ -722,3 +722,84 @@ fn import_without_dry_run_needs_a_key_and_a_server() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("--key is required"), "{}", out.stderr);
 }
+
+/// What bash offers after `words` (the last one being completed), with the
+/// script `minhbach completions bash` printed loaded the way bash-completion
+/// loads it.
+fn bash_complete(script: &Path, words: &[&str]) -> Vec<String> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let line = words.join(" ");
+    let program = format!(
+        "source '{}'; COMP_WORDS=({}); COMP_CWORD={}; COMP_LINE='{line}'; COMP_POINT={}; \
+         _minhbach minhbach '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        quoted.join(" "),
+        words.len() - 1,
+        line.len(),
+        words[words.len() - 1],
+        words[words.len().saturating_sub(2)],
+    );
+    let out = Command::new("bash")
+        .args(["--noprofile", "--norc", "-c", &program])
+        .output()
+        .expect("run bash");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The bash script, run by a real bash, completes commands, nested commands,
+/// flags, the statement types after `new` and each type's own flags.
+#[test]
+fn shell_completions_complete_commands_types_and_their_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let bash = ok(minhbach(&["completions", "bash"], None, dir.path()));
+    let script = dir.path().join("minhbach.bash");
+    std::fs::write(&script, &bash.stdout).unwrap();
+
+    assert_eq!(bash_complete(&script, &["minhbach", "rec"]), ["receipt"]);
+    assert_eq!(
+        bash_complete(&script, &["minhbach", "receipt", "ve"]),
+        ["verify"]
+    );
+    let types = bash_complete(&script, &["minhbach", "new", "feedback"]);
+    assert_eq!(types, ["feedback.open", "feedback.resolve"]);
+    let flags = bash_complete(&script, &["minhbach", "new", "disbursement", "--recipient"]);
+    assert_eq!(
+        flags,
+        ["--recipient-beneficiary", "--recipient-organization"]
+    );
+    // A flag of another type is not offered.
+    let donation = bash_complete(&script, &["minhbach", "new", "donation", "--"]);
+    assert!(
+        donation.iter().any(|f| f == "--external-ref"),
+        "{donation:?}"
+    );
+    assert!(!donation.iter().any(|f| f == "--recipient-beneficiary"));
+    let import = bash_complete(&script, &["minhbach", "import", "bank-statement", "--ca"]);
+    assert_eq!(import, ["--campaign"]);
+
+    // The other shells get scripts that know the same commands and flags.
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = ok(minhbach(&["completions", shell], None, dir.path()));
+        for word in [
+            "bank-statement",
+            "feedback.resolve",
+            "recipient-organization",
+        ] {
+            assert!(out.stdout.contains(word), "{shell} script lacks {word}");
+        }
+    }
+
+    // An unknown shell is a usage error that prints no script.
+    let tcsh = minhbach(&["completions", "tcsh"], None, dir.path());
+    assert_eq!(tcsh.code, 2);
+    assert!(tcsh.stdout.is_empty());
+    assert!(tcsh.stderr.contains("possible values"), "{}", tcsh.stderr);
+}

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{bail, Context as _};
 use clap::{Arg, ArgAction};
 use minhbach_ledger::envelope::{Envelope, KeyId, STATEMENT_PAYLOAD_TYPE};
-use minhbach_ledger::statement::Statement;
+use minhbach_ledger::statement::{Statement, StatementKind};
 use serde_json::{json, Value};
 
 use super::{
@@ -64,28 +64,12 @@ pub(super) fn key_show(file: &Path, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn new_statement(kind_name: &str, args: &[String]) -> anyhow::Result<()> {
-    if matches!(kind_name, "-h" | "--help" | "help") {
-        let mut cli = <Cli as clap::CommandFactory>::command();
-        if let Some(new) = cli.find_subcommand_mut("new") {
-            new.print_long_help()?;
-        }
-        return Ok(());
-    }
-    let Some(kind) = compose::kind_named(kind_name) else {
-        bail!(
-            "unknown statement type {kind_name:?}; one of: {}",
-            minhbach_ledger::statement::StatementKind::ALL
-                .iter()
-                .map(|k| k.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    };
-    let fields = compose::fields(kind);
-    let mut cmd = clap::Command::new(format!("minhbach new {}", kind.as_str()))
+/// The flags of `minhbach new TYPE`, one per field of the statement type
+/// (also the subcommands of `new` in the shell completions).
+pub(super) fn type_command(kind: StatementKind) -> clap::Command {
+    let mut cmd = clap::Command::new(kind.as_str())
         .about(format!("Build a `{}` statement.", kind.as_str()))
-        .no_binary_name(true)
+        .bin_name(format!("minhbach new {}", kind.as_str()))
         .arg(
             Arg::new("id")
                 .long("id")
@@ -96,7 +80,7 @@ pub(super) fn new_statement(kind_name: &str, args: &[String]) -> anyhow::Result<
                 .long("time")
                 .help("RFC 3339 UTC time (default: now)"),
         );
-    for field in fields {
+    for field in compose::fields(kind) {
         let flag = compose::flag_name(field.path);
         let help = if field.required {
             format!("{} [required]", field.help)
@@ -110,6 +94,29 @@ pub(super) fn new_statement(kind_name: &str, args: &[String]) -> anyhow::Result<
         };
         cmd = cmd.arg(Arg::new(field.path).long(flag).help(help).action(action));
     }
+    cmd
+}
+
+pub(super) fn new_statement(kind_name: &str, args: &[String]) -> anyhow::Result<()> {
+    if matches!(kind_name, "-h" | "--help" | "help") {
+        let mut cli = <Cli as clap::CommandFactory>::command();
+        if let Some(new) = cli.find_subcommand_mut("new") {
+            new.print_long_help()?;
+        }
+        return Ok(());
+    }
+    let Some(kind) = compose::kind_named(kind_name) else {
+        bail!(
+            "unknown statement type {kind_name:?}; one of: {}",
+            StatementKind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    };
+    let fields = compose::fields(kind);
+    let cmd = type_command(kind).no_binary_name(true);
     let matches = match cmd.try_get_matches_from(args) {
         Ok(m) => m,
         Err(e) => e.exit(),
