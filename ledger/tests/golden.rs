@@ -22,7 +22,7 @@ use support::*;
 const REGEN: &str = "MINHBACH_REGENERATE=1 cargo test -p minhbach-ledger --test golden";
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
         .parent()
         .unwrap()
         .to_path_buf()

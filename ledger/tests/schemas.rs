@@ -12,7 +12,7 @@ use minhbach_ledger::statement::Statement;
 use serde_json::Value;
 
 fn schemas_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
         .parent()
         .unwrap()
         .join("schemas")

@@ -30,7 +30,7 @@ fn name(s: &str) -> KeyName {
 }
 
 fn write(target: &str, seed: &str, bytes: impl AsRef<[u8]>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let dir = Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
         .join("../corpus")
         .join(target);
     fs::create_dir_all(&dir).expect("create the corpus directory");
@@ -83,7 +83,7 @@ fn leaves() -> Vec<Vec<u8>> {
 /// Checks that the seeds of `target` parse when named `valid-*` and fail
 /// when named `invalid-*`.
 fn check(target: &str, parses: impl Fn(&[u8]) -> bool) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let dir = Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
         .join("../corpus")
         .join(target);
     for entry in fs::read_dir(&dir).expect("the corpus directory") {

@@ -10,7 +10,7 @@ use crate::harness::{Ledger, ACCOUNT, ACCOUNT_NUMBER, YAGI};
 
 /// A fixture of the CLI's own tests (real layouts, fake people).
 pub(crate) fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
         .join("../cli/tests/data")
         .join(name)
         .display()
