@@ -168,7 +168,17 @@ fn killed_publish_resumes_the_bucket_audits_forks_are_refused_and_serve_follows(
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let left = s3.list(BUCKET, "demo");
+    // An upload whose body was sent before the kill may still land: take the
+    // bucket once two listings a moment apart agree.
+    let mut left = s3.list(BUCKET, "demo");
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let again = s3.list(BUCKET, "demo");
+        if again == left {
+            break;
+        }
+        left = again;
+    }
     let left_tiles: BTreeSet<String> = left
         .iter()
         .map(|(k, _)| k.clone())
