@@ -1,5 +1,7 @@
 //! The server under load over loopback (issue 4, "Speed"): the real
-//! `minhbach-server demo` binary as a child process, driven over HTTP/1.1
+//! `minhbach-server` binary as a child process (`demo` seeds the history,
+//! then `serve` serves it with no per-client write limit, since every
+//! client here is 127.0.0.1), driven over HTTP/1.1
 //! keep-alive connections. Statements are signed before the clock starts,
 //! so the figures measure the server, not the clients' signing.
 //!
@@ -19,12 +21,15 @@
 #[path = "../tests/support/load.rs"]
 mod load;
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::{Signer as _, SigningKey};
-use load::{agent, donation, get_bytes, intake_key, post_batch, Server};
+use load::{donation, intake_key, Server};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::TcpStream;
 
 fn scale() -> f64 {
     std::env::var("MINHBACH_LOAD_SCALE")
@@ -115,33 +120,220 @@ fn peak_rss_mib(pid: u32) -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-/// Runs `threads` workers calling `work(thread, i)` for `duration`; returns
-/// completed calls per second.
-fn hammer(
-    threads: usize,
-    duration: Duration,
-    work: impl Fn(usize, u64) + Send + Sync + 'static,
-) -> f64 {
-    let work = Arc::new(work);
-    let done = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (work, done) = (work.clone(), done.clone());
-            std::thread::spawn(move || {
+/// One keep-alive HTTP/1.1 connection of the bench's client.
+///
+/// The clients share the server's two cores, so they must cost little: all
+/// connections are driven by one thread (a single-threaded Tokio runtime),
+/// each request is written whole and each answer read by its
+/// `Content-Length`. The server sees ordinary HTTP/1.1 keep-alive clients.
+struct Conn {
+    stream: BufReader<TcpStream>,
+    request: Vec<u8>,
+}
+
+impl Conn {
+    async fn open(addr: &str) -> Self {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        Self {
+            stream: BufReader::with_capacity(64 << 10, stream),
+            request: Vec::with_capacity(1 << 20),
+        }
+    }
+
+    /// Sends one request and returns the status and the body.
+    async fn call(&mut self, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+        self.request.clear();
+        self.request.extend_from_slice(
+            format!(
+                "{method} {path} HTTP/1.1\r\nhost: loopback\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        self.request.extend_from_slice(body);
+        self.stream
+            .get_mut()
+            .write_all(&self.request)
+            .await
+            .expect("send");
+        let mut line = String::new();
+        self.stream.read_line(&mut line).await.expect("status line");
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status in {line:?}"));
+        let mut length = None;
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).await.expect("header");
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse::<usize>().ok();
+                }
+                assert!(
+                    !name.eq_ignore_ascii_case("transfer-encoding"),
+                    "chunked answers are not expected"
+                );
+            }
+        }
+        let mut answer = vec![0; length.expect("a content-length")];
+        self.stream.read_exact(&mut answer).await.expect("body");
+        (status, answer)
+    }
+}
+
+/// Runs `f` on the client's thread (a single-threaded runtime).
+fn client<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+/// `connections` connections, each calling `work(conn, thread, i)` in turn
+/// for `duration`; returns completed calls per second.
+fn hammer<F, Fut>(addr: &str, connections: usize, duration: Duration, work: F) -> f64
+where
+    F: Fn(Rc<RefCell<Conn>>, usize, u64) -> Fut + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let addr = addr.to_owned();
+    client(async move {
+        let work = Rc::new(work);
+        let done = Rc::new(std::cell::Cell::new(0u64));
+        let local = tokio::task::LocalSet::new();
+        let started = Instant::now();
+        for t in 0..connections {
+            let (work, done, addr) = (work.clone(), done.clone(), addr.clone());
+            local.spawn_local(async move {
+                let conn = Rc::new(RefCell::new(Conn::open(&addr).await));
                 let mut i = 0;
                 while started.elapsed() < duration {
-                    work(t, i);
+                    work(conn.clone(), t, i).await;
                     i += 1;
-                    done.fetch_add(1, Ordering::Relaxed);
+                    done.set(done.get() + 1);
+                }
+            });
+        }
+        local.await;
+        done.get() as f64 / started.elapsed().as_secs_f64()
+    })
+}
+
+fn batch_body(envelopes: &[Vec<u8>]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(envelopes.iter().map(Vec::len).sum::<usize>() + 2);
+    body.push(b'[');
+    for (i, e) in envelopes.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(e);
+    }
+    body.push(b']');
+    body
+}
+
+/// Sends `statements` from `connections` connections, each taking the next
+/// `per_request` in turn; returns statements per second. Every answer must
+/// be 200.
+fn submit_all(
+    addr: &str,
+    connections: usize,
+    per_request: usize,
+    statements: &Arc<Vec<Vec<u8>>>,
+) -> f64 {
+    let addr = addr.to_owned();
+    let statements = statements.clone();
+    client(async move {
+        let next = Rc::new(std::cell::Cell::new(0usize));
+        let local = tokio::task::LocalSet::new();
+        let started = Instant::now();
+        for _ in 0..connections {
+            let (next, addr, statements) = (next.clone(), addr.clone(), statements.clone());
+            local.spawn_local(async move {
+                let mut conn = Conn::open(&addr).await;
+                loop {
+                    let at = next.get();
+                    if at >= statements.len() {
+                        break;
+                    }
+                    let end = (at + per_request).min(statements.len());
+                    next.set(end);
+                    let body = if per_request == 1 {
+                        statements[at].clone()
+                    } else {
+                        batch_body(&statements[at..end])
+                    };
+                    let (status, answer) = conn.call("POST", "/api/v1/entries", &body).await;
+                    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+                }
+            });
+        }
+        local.await;
+        statements.len() as f64 / started.elapsed().as_secs_f64()
+    })
+}
+
+/// Sends statement `i` at `i / rate` seconds (open loop: a late answer does
+/// not delay the next request) with `?wait=checkpoint`, each on an idle
+/// connection of a pool; returns each statement's time from when it was due
+/// to the answer (a wait for a free connection counts), and the rate
+/// reached.
+fn paced(
+    addr: &str,
+    pool: usize,
+    rate: f64,
+    statements: &Arc<Vec<Vec<u8>>>,
+) -> (Vec<Duration>, f64) {
+    let addr = addr.to_owned();
+    let statements = statements.clone();
+    client(async move {
+        let (idle_tx, idle_rx) = tokio::sync::mpsc::unbounded_channel::<Conn>();
+        for _ in 0..pool {
+            idle_tx.send(Conn::open(&addr).await).expect("pool");
+        }
+        let idle_rx = Rc::new(tokio::sync::Mutex::new(idle_rx));
+        let latencies = Rc::new(RefCell::new(Vec::with_capacity(statements.len())));
+        let local = tokio::task::LocalSet::new();
+        let started = Instant::now();
+        local
+            .run_until(async {
+                let mut tasks = Vec::with_capacity(statements.len());
+                for i in 0..statements.len() {
+                    let due = started + Duration::from_secs_f64(i as f64 / rate);
+                    tokio::time::sleep_until(due.into()).await;
+                    let (idle_rx, idle_tx, latencies, statements) = (
+                        idle_rx.clone(),
+                        idle_tx.clone(),
+                        latencies.clone(),
+                        statements.clone(),
+                    );
+                    tasks.push(tokio::task::spawn_local(async move {
+                        let mut conn = idle_rx.lock().await.recv().await.expect("a connection");
+                        let (status, answer) = conn
+                            .call("POST", "/api/v1/entries?wait=checkpoint", &statements[i])
+                            .await;
+                        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+                        latencies.borrow_mut().push(due.elapsed());
+                        let _ = idle_tx.send(conn);
+                    }));
+                }
+                for t in tasks {
+                    t.await.expect("request");
                 }
             })
-        })
-        .collect();
-    for h in handles {
-        h.join().expect("worker");
-    }
-    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+            .await;
+        let achieved = statements.len() as f64 / started.elapsed().as_secs_f64();
+        let l = latencies.borrow().clone();
+        (l, achieved)
+    })
 }
 
 fn main() {
@@ -154,74 +346,29 @@ fn main() {
     let limit = ed25519_limit();
     println!("ed25519 batch verification limit (all cores, no HTTP): {limit:.0}/s");
 
-    let server = Server::start(&["demo", "--data", &data_arg]);
-    let url = server.url.clone();
+    // Seed the demo history, then serve it without the per-client write
+    // limit: every client of this bench comes from 127.0.0.1.
+    let seeded = Server::start(&["demo", "--data", &data_arg]);
+    assert!(seeded.terminate(), "the demo server stops cleanly");
+    let config = dir.path().join("load.toml");
+    std::fs::write(&config, "[write]\nrate_per_client = 0\n").expect("write the config");
+    let config_arg = config.to_str().expect("utf-8 path").to_owned();
+    let server = Server::start(&["serve", "--data", &data_arg, "--config", &config_arg]);
+    let addr = server.url.trim_start_matches("http://").to_owned();
     let pid = server.child.id();
     let key = intake_key(&data);
 
     // 1. Batched submission.
-    let n_batched = (120_000.0 * scale) as u64;
-    let signed = Arc::new(presign(&key, 1, n_batched));
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let clients: Vec<_> = (0..4)
-        .map(|_| {
-            let (signed, next, url) = (signed.clone(), next.clone(), url.clone());
-            std::thread::spawn(move || {
-                let agent = agent(Duration::from_secs(60));
-                loop {
-                    let at = next.fetch_add(1000, Ordering::Relaxed);
-                    if at >= signed.len() {
-                        break;
-                    }
-                    let end = (at + 1000).min(signed.len());
-                    let acked =
-                        post_batch(&agent, &url, &signed[at..end], "").expect("batch accepted");
-                    assert_eq!(acked.len(), end - at);
-                }
-            })
-        })
-        .collect();
-    for c in clients {
-        c.join().expect("client");
-    }
-    let batched = n_batched as f64 / started.elapsed().as_secs_f64();
+    let signed = Arc::new(presign(&key, 1, (120_000.0 * scale) as u64));
+    let batched = submit_all(&addr, 4, 1000, &signed);
     println!(
         "batched submission (1,000 per request, 4 connections): {batched:.0} statements/s = {:.2} of the ed25519 limit (target 30,000/s)",
         batched / limit
     );
 
     // 2. Single-statement requests from 64 keep-alive connections.
-    let n_single = (60_000.0 * scale) as u64;
-    let singles = Arc::new(presign(&key, 2, n_single));
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let clients: Vec<_> = (0..64)
-        .map(|_| {
-            let (singles, next, url) = (singles.clone(), next.clone(), url.clone());
-            std::thread::spawn(move || {
-                let agent = agent(Duration::from_secs(60));
-                loop {
-                    let at = next.fetch_add(1, Ordering::Relaxed);
-                    if at >= singles.len() {
-                        break;
-                    }
-                    let mut response = agent
-                        .post(&format!("{url}/api/v1/entries"))
-                        .header("content-type", "application/json")
-                        .send(&singles[at][..])
-                        .expect("request");
-                    let status = response.status().as_u16();
-                    let _ = response.body_mut().read_to_vec();
-                    assert_eq!(status, 200);
-                }
-            })
-        })
-        .collect();
-    for c in clients {
-        c.join().expect("client");
-    }
-    let single = n_single as f64 / started.elapsed().as_secs_f64();
+    let singles = Arc::new(presign(&key, 2, (60_000.0 * scale) as u64));
+    let single = submit_all(&addr, 64, 1, &singles);
     println!(
         "single-statement requests (64 connections): {single:.0}/s = {:.2} of the ed25519 limit (target 8,000/s)",
         single / limit
@@ -230,84 +377,47 @@ fn main() {
     // 3. Latency to a published checkpoint at a paced 5,000 statements/s.
     let rate = 5_000.0;
     let seconds = (10.0 * scale).max(2.0);
-    let n_paced = (rate * seconds) as u64;
-    let paced = Arc::new(presign(&key, 3, n_paced));
-    let latencies = Arc::new(Mutex::new(Vec::with_capacity(n_paced as usize)));
-    let senders = 100;
-    let started = Instant::now();
-    let clients: Vec<_> = (0..senders)
-        .map(|t| {
-            let (paced, latencies, url) = (paced.clone(), latencies.clone(), url.clone());
-            std::thread::spawn(move || {
-                let agent = agent(Duration::from_secs(60));
-                let mut mine = Vec::new();
-                let mut i = t;
-                while i < paced.len() {
-                    // Statement i is due at i / rate seconds after the start.
-                    let due = started + Duration::from_secs_f64(i as f64 / rate);
-                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                        std::thread::sleep(wait);
-                    }
-                    let sent = Instant::now();
-                    let mut response = agent
-                        .post(&format!("{url}/api/v1/entries?wait=checkpoint"))
-                        .header("content-type", "application/json")
-                        .send(&paced[i][..])
-                        .expect("request");
-                    let status = response.status().as_u16();
-                    let _ = response.body_mut().read_to_vec();
-                    assert_eq!(status, 200);
-                    // Measured from when it was due, so a late sender counts.
-                    mine.push(sent.max(due).duration_since(due) + sent.elapsed());
-                    i += senders;
-                }
-                latencies.lock().expect("latencies").extend(mine);
-            })
-        })
-        .collect();
-    for c in clients {
-        c.join().expect("client");
-    }
-    let achieved = n_paced as f64 / started.elapsed().as_secs_f64();
-    let mut l = latencies.lock().expect("latencies").clone();
+    let statements = Arc::new(presign(&key, 3, (rate * seconds) as u64));
+    let (mut l, achieved) = paced(&addr, 512, rate, &statements);
     l.sort();
     println!(
-        "submission to published checkpoint at {achieved:.0} statements/s: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (target p99 <= 250 ms at 5,000/s)",
+        "submission to published checkpoint at {achieved:.0} statements/s (open loop, up to 512 connections): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (target p99 <= 250 ms at 5,000/s)",
         percentile(&l, 0.5).as_secs_f64() * 1e3,
         percentile(&l, 0.99).as_secs_f64() * 1e3,
         percentile(&l, 1.0).as_secs_f64() * 1e3,
     );
 
     // 4. Reads at the final size.
-    let size = {
-        let bytes =
-            get_bytes(&agent(Duration::from_secs(5)), &url, "/checkpoint").expect("checkpoint");
+    let size = client(async {
+        let (status, bytes) = Conn::open(&addr)
+            .await
+            .call("GET", "/checkpoint", b"")
+            .await;
+        assert_eq!(status, 200);
         String::from_utf8_lossy(&bytes)
             .lines()
             .nth(1)
             .and_then(|l| l.parse::<u64>().ok())
             .expect("a size line")
-    };
+    });
     let duration = Duration::from_secs_f64((5.0 * scale).max(2.0));
-    let u = url.clone();
-    let proofs = hammer(32, duration, move |t, i| {
-        thread_local!(static AGENT: ureq::Agent = agent(Duration::from_secs(10)));
+    let proofs = hammer(&addr, 32, duration, move |conn, t, i| async move {
         let index = (t as u64 * 7919 + i * 104_729) % size;
-        AGENT.with(|a| {
-            get_bytes(a, &u, &format!("/api/v1/proofs/inclusion?index={index}")).expect("proof");
-        });
+        let path = format!("/api/v1/proofs/inclusion?index={index}");
+        let (status, _) = conn.borrow_mut().call("GET", &path, b"").await;
+        assert_eq!(status, 200);
     });
     let full_tiles = size / 256;
-    let u = url.clone();
-    let tiles = hammer(32, duration, move |t, i| {
-        thread_local!(static AGENT: ureq::Agent = agent(Duration::from_secs(10)));
+    let tiles = hammer(&addr, 32, duration, move |conn, t, i| async move {
         let n = (t as u64 * 31 + i * 17) % full_tiles.max(1);
         let path = minhbach_ledger::tile::TilePath::hashes(0, n, 256)
             .expect("a full tile")
             .to_string();
-        AGENT.with(|a| {
-            get_bytes(a, &u, &format!("/{path}")).expect("tile");
-        });
+        let (status, _) = conn
+            .borrow_mut()
+            .call("GET", &format!("/{path}"), b"")
+            .await;
+        assert_eq!(status, 200);
     });
     println!("at a {size}-entry log: {proofs:.0} inclusion proofs/s, {tiles:.0} level-0 tiles/s (32 connections; targets 30,000/s and 20,000/s at 10 million entries)");
     println!(

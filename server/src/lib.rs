@@ -55,6 +55,7 @@ use tower_http::trace::TraceLayer;
 
 mod api;
 mod books_api;
+pub mod checker;
 pub mod config;
 pub mod datadir;
 pub mod demo;
@@ -70,6 +71,7 @@ pub mod web;
 pub mod witness;
 pub mod write;
 
+use checker::Checker;
 use metrics::Metrics;
 pub use publish::PublishError;
 use publish::{Latest, Published, Publisher};
@@ -102,6 +104,7 @@ pub struct AppState {
     witnesses: Arc<WitnessPolicy>,
     metrics: Arc<Metrics>,
     limiter: Arc<RateLimiter>,
+    checker: Arc<Checker>,
     read_url: Option<Arc<str>>,
 }
 
@@ -141,8 +144,8 @@ pub enum StartError {
     /// The writer cannot open the log.
     #[error(transparent)]
     Core(#[from] CoreError),
-    /// The sequencer thread cannot start.
-    #[error("starting the sequencer: {0}")]
+    /// The sequencer or a signature checker thread cannot start.
+    #[error("starting a thread: {0}")]
     Thread(#[from] std::io::Error),
     /// The store cannot be read.
     #[error(transparent)]
@@ -160,18 +163,21 @@ impl AppState {
     /// # Errors
     /// [`StartError::Replay`] if an entry breaks the rules.
     pub fn new(store: Arc<RocksStore>, verifier: VerifierKey) -> Result<Self, StartError> {
-        let books = Books::replay(&store)?;
+        let books = SharedBooks::new(Books::replay(&store)?);
         let size = store.tree_size()?;
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let checker = Arc::new(Checker::start(books.clone(), cores)?);
         Ok(Self {
             published: Arc::new(Published::immediate(&store)),
             store,
             verifier: Arc::new(verifier),
-            books: SharedBooks::new(books),
+            books,
             sequencer: None,
             publisher: None,
             witnesses: Arc::new(WitnessPolicy::default()),
             metrics: Arc::new(Metrics::new(size)),
             limiter: Arc::new(RateLimiter::new(0, 0)),
+            checker,
             read_url: None,
         })
     }

@@ -1,15 +1,16 @@
 //! The sequencer (DESIGN 8): the one writer of the log.
 //!
 //! ```text
-//!  handlers (many threads)          sequencer thread (one)
+//!  checker threads (one per core)   sequencer thread (one)
 //!  parse + verify signatures  ──►  group jobs into a batch (size, short window)
 //!  (Ed25519 batch verification)     apply the rules in order (pure on error)
 //!                                   one fsync'd RocksDB write batch + checkpoint
 //!  ◄── outcomes, after the commit   publish the new size, then answer
 //! ```
 //!
-//! * Signatures are verified by the request handlers, in parallel, against
-//!   the key registry at that moment ([`check_envelopes`]). A key id names one
+//! * Signatures are verified before the sequencer, on every core and in
+//!   batches spanning concurrent requests ([`crate::checker`], which calls
+//!   [`check_envelopes`]), against the key registry at that moment. A key id names one
 //!   public key forever, so a signature that verified stays verified; whether
 //!   the signer may sign *this* statement *here* is a rule, applied in order by
 //!   the sequencer. An envelope whose key was unknown to the handler is

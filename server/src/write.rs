@@ -1,9 +1,10 @@
 //! The write API: `POST /api/v1/entries` (DESIGN 7) and receipts.
 //!
 //! The body is one DSSE envelope (a JSON object) or a batch (a JSON array of
-//! at most [`MAX_BATCH`] envelopes). Handlers parse and verify signatures
-//! off the async workers, in parallel; the [`Sequencer`](crate::sequencer)
-//! applies the rules and commits. Answers:
+//! at most [`MAX_BATCH`] envelopes). Statements are parsed and signatures
+//! verified off the async workers by the [`Checker`](crate::checker)
+//! threads, in Ed25519 batches that span concurrent requests; the
+//! [`Sequencer`](crate::sequencer) applies the rules and commits. Answers:
 //!
 //! * one envelope: `200 {"index","leaf_hash","statement_id","type","existing"}`
 //!   or a problem (400/401/403/409/413/422/429/503) — nothing is written for a
@@ -39,8 +40,9 @@ use minhbach_ledger::store::LogStore as _;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::checker::CheckError;
 use crate::error::{ApiError, ApiPath, ApiQuery};
-use crate::sequencer::{check_envelopes, Accepted, Checked, SequencerError};
+use crate::sequencer::{Accepted, Checked, SequencerError};
 use crate::{AppState, View};
 
 /// The most envelopes in one request.
@@ -232,10 +234,10 @@ pub(crate) async fn submit(
             (false, envelopes, early)
         }
     };
-    let books = state.books.clone();
-    let checked = tokio::task::spawn_blocking(move || check_envelopes(&books, envelopes))
-        .await
-        .map_err(ApiError::internal)?;
+    let checked = state.checker.check(envelopes).await.map_err(|e| match e {
+        CheckError::Overloaded => ApiError::Overloaded("the log is busy; retry in a moment".into()),
+        _ => ApiError::Overloaded("the log is not accepting writes".into()),
+    })?;
 
     // Logged, but no published checkpoint covers it yet (`202`).
     let mut unpublished = false;

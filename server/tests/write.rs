@@ -469,3 +469,57 @@ async fn a_campaigns_recent_entries_are_its_own_newest_first_live_and_replayed()
     let again: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(again["recent_entries"], storm["recent_entries"]);
 }
+
+/// Concurrent single-statement requests are verified together (one Ed25519
+/// batch across requests); a bad signature among them is refused alone and
+/// costs the others nothing: each request gets its own verdict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_get_their_own_verdicts_when_verified_together() {
+    let f = fixture();
+    let intake = f.key("intake-1");
+    let other = Envelope::sign(STATEMENT_PAYLOAD_TYPE, b"{}".to_vec(), &intake);
+    let foreign_sig =
+        serde_json::from_slice::<Value>(&other.to_json()).unwrap()["signatures"][0]["sig"].clone();
+    let before = f.size();
+    let bodies: Vec<(bool, Vec<u8>)> = (0..96u64)
+        .map(|i| {
+            let good = sign(
+                donation(
+                    &format!("test-conc-{i}"),
+                    &format!("FT26327CONC{i:04}"),
+                    10_000 + i,
+                ),
+                &[&intake],
+            );
+            if i % 7 == 3 {
+                let mut bad: Value = serde_json::from_slice(&good).unwrap();
+                bad["signatures"][0]["sig"] = foreign_sig.clone();
+                (false, serde_json::to_vec(&bad).unwrap())
+            } else {
+                (true, good)
+            }
+        })
+        .collect();
+    let answers = futures::future::join_all(
+        bodies
+            .iter()
+            .map(|(_, body)| f.post("/api/v1/entries", body.clone())),
+    )
+    .await;
+    let mut indexes = std::collections::BTreeSet::new();
+    for (i, ((good, _), (status, answer))) in bodies.iter().zip(&answers).enumerate() {
+        if *good {
+            assert_eq!(*status, StatusCode::OK, "request {i}: {answer}");
+            assert_eq!(answer["statement_id"], format!("test-conc-{i}"));
+            assert!(indexes.insert(answer["index"].as_u64().unwrap()));
+        } else {
+            assert_eq!(*status, StatusCode::UNAUTHORIZED, "request {i}: {answer}");
+            assert_eq!(answer["code"], "bad_signature");
+        }
+    }
+    let good = bodies.iter().filter(|(g, _)| *g).count() as u64;
+    assert_eq!(f.size(), before + good, "only the good ones are logged");
+    assert_eq!(indexes.len() as u64, good);
+    assert_eq!(*indexes.iter().next().unwrap(), before);
+    assert_eq!(*indexes.iter().last().unwrap(), before + good - 1);
+}

@@ -1,0 +1,134 @@
+//! Signature checks for the request handlers, batched across requests.
+//!
+//! ```text
+//!  handlers (any number)          checker threads (one per core)
+//!  envelopes of one request ──►  a queue ──► take the first job waiting and
+//!  await the answer                          every job queued behind it (up to
+//!                                            MAX_ENVELOPES), parse and verify
+//!  ◄── one verdict per envelope ──────────── them all in one Ed25519 batch
+//! ```
+//!
+//! A single-statement request alone would pay for a single verification
+//! (about three times a batched one). Under load, requests queue while the
+//! threads are busy, so the next take is a batch: the more requests, the
+//! cheaper each signature. An idle server answers a lone request at once,
+//! with no waiting window. A bad signature costs only its own request: the
+//! batch is split in halves until it is found (`Envelope::verify_batch`).
+
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use minhbach_ledger::envelope::Envelope;
+use minhbach_ledger::rules::Rejection;
+use tokio::sync::oneshot;
+
+use crate::sequencer::{check_envelopes, Checked, SharedBooks};
+
+/// The most envelopes one thread verifies in one take (it always takes at
+/// least the first job waiting, whatever its size).
+const MAX_ENVELOPES: usize = 2048;
+
+/// Requests waiting for a checker before new ones are refused (503).
+const QUEUE: usize = 4096;
+
+/// The verdict on each envelope of a request, in order.
+pub type Verdicts = Vec<Result<Checked, Rejection>>;
+
+struct Job {
+    envelopes: Vec<Envelope>,
+    reply: oneshot::Sender<Verdicts>,
+}
+
+/// Why a request's envelopes were not checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckError {
+    /// The queue is full: try again shortly (HTTP 503).
+    #[error("too many requests are waiting for their signatures to be checked")]
+    Overloaded,
+    /// The checker threads are gone (shutdown).
+    #[error("the signature checkers have stopped")]
+    Stopped,
+}
+
+/// The checker threads and their queue. Dropping it stops the threads once
+/// the queued jobs are answered.
+#[derive(Debug)]
+pub struct Checker {
+    tx: SyncSender<Job>,
+}
+
+impl Checker {
+    /// Starts `threads` checker threads verifying against the key registry
+    /// of `books`.
+    ///
+    /// # Errors
+    /// An I/O error if a thread cannot be spawned.
+    pub fn start(books: SharedBooks, threads: usize) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE);
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let (rx, books) = (Arc::clone(&rx), books.clone());
+            std::thread::Builder::new()
+                .name(format!("checker-{i}"))
+                .spawn(move || run(&rx, &books))?;
+        }
+        Ok(Self { tx })
+    }
+
+    /// Parses the statements of `envelopes` and verifies their signatures;
+    /// one verdict per envelope, in order.
+    ///
+    /// # Errors
+    /// [`CheckError::Overloaded`] when the queue is full,
+    /// [`CheckError::Stopped`] after shutdown.
+    pub async fn check(&self, envelopes: Vec<Envelope>) -> Result<Verdicts, CheckError> {
+        if envelopes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .try_send(Job { envelopes, reply })
+            .map_err(|e| match e {
+                TrySendError::Full(_) => CheckError::Overloaded,
+                TrySendError::Disconnected(_) => CheckError::Stopped,
+            })?;
+        answer.await.map_err(|_| CheckError::Stopped)
+    }
+}
+
+/// One checker thread: takes the first job waiting and those queued behind
+/// it, checks them as one batch, answers each.
+fn run(rx: &Mutex<Receiver<Job>>, books: &SharedBooks) {
+    loop {
+        let jobs = {
+            let rx = rx.lock().unwrap_or_else(PoisonError::into_inner);
+            let Ok(first) = rx.recv() else { return };
+            let mut count = first.envelopes.len();
+            let mut jobs = vec![first];
+            while count < MAX_ENVELOPES {
+                match rx.try_recv() {
+                    Ok(job) => {
+                        count += job.envelopes.len();
+                        jobs.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            jobs
+        };
+        let mut sizes = Vec::with_capacity(jobs.len());
+        let mut replies = Vec::with_capacity(jobs.len());
+        let mut envelopes = Vec::new();
+        for job in jobs {
+            sizes.push(job.envelopes.len());
+            replies.push(job.reply);
+            envelopes.extend(job.envelopes);
+        }
+        let mut verdicts = check_envelopes(books, envelopes).into_iter();
+        for (size, reply) in sizes.into_iter().zip(replies) {
+            // A request whose client went away no longer waits.
+            let _ = reply.send(verdicts.by_ref().take(size).collect());
+        }
+    }
+}
