@@ -310,6 +310,9 @@ fn invalid_examples(valid: &std::collections::BTreeMap<String, Value>) -> Vec<(S
     m("receipt.bad-proof-header", "receipt", &|v| {
         v["proof"] = json!("tlog-proof\nindex 1\n")
     });
+    m("receipt.leaf-not-base64", "receipt", &|v| {
+        v["leaf"] = json!("not base64!")
+    });
     m(
         "api.entries.request.empty-batch",
         "api.entries.request",

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use minhbach_ledger::envelope::Envelope;
 use minhbach_ledger::leaf::Leaf;
+use minhbach_ledger::receipt::ReceiptBundle;
 use minhbach_ledger::statement::Statement;
 use serde_json::Value;
 
@@ -64,7 +65,10 @@ fn judge(name: &str, v: &Value) -> (&'static str, Option<bool>) {
         return ("api.entries.request.schema.json", Some(ok));
     }
     if name.starts_with("receipt.") {
-        return ("receipt.schema.json", None);
+        return (
+            "receipt.schema.json",
+            Some(ReceiptBundle::from_json(&compact).is_ok()),
+        );
     }
     if name.starts_with("api.problem.") {
         return ("api.problem.schema.json", None);
