@@ -9,8 +9,8 @@
 //! their acknowledgments.
 #![allow(missing_docs)]
 
-#[path = "../../ledger/tests/support/mod.rs"]
-mod support;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use std::hint::black_box;
 
@@ -21,40 +21,11 @@ use minhbach_auditor::replay::Replay;
 use minhbach_ledger::ed25519::{verify_decoded_batch, Decoded};
 use minhbach_ledger::merkle::Hash;
 use minhbach_ledger::tile::{encode_entry_bundle, parse_entry_bundle};
-use serde_json::json;
-use support::*;
 
 const N: usize = 50_000;
 
 fn history(n: usize) -> (Vec<Vec<u8>>, Hash) {
-    let mut w = World::build(true);
-    for p in 2..100 {
-        w.ok(step(
-            json!({"type": "beneficiary.enroll", "beneficiary": person(p).to_hex(), "region": LAO_CAI_WARD,
-                   "category": "disaster_affected", "priority": 2}),
-            &["field"],
-        ));
-    }
-    let mut i = 0u64;
-    let mut last = None;
-    while w.leaves.len() < n {
-        i += 1;
-        match i % 10 {
-            0..=6 => {
-                w.donation(1_000_000 + i % 977, &format!("FT24{i:012}"));
-            }
-            7 | 8 => last = Some(w.disburse(500_000, 1 + (i % 99) as u32)),
-            _ => {
-                if let Some(d) = last.take() {
-                    let r = w.entry_ref(d);
-                    w.ok(step(
-                        json!({"type": "acknowledgment", "disbursement": r, "amount": 500_000}),
-                        &["field"],
-                    ));
-                }
-            }
-        }
-    }
+    let w = common::history(n);
     let bundles = w
         .leaves
         .chunks(256)

@@ -25,8 +25,6 @@ use minhbach_ledger::envelope::{Envelope, KeyId, STATEMENT_PAYLOAD_TYPE};
 use minhbach_ledger::statement::Statement;
 use serde_json::{json, Value};
 
-use crate::bank::mask::NameDisplay;
-use crate::bank::Format;
 use crate::client::{Client, Problem, Registry};
 use crate::explain::explain;
 use crate::keys;
@@ -226,34 +224,7 @@ enum ImportCommand {
     ///
     /// Example: minhbach import bank-statement sao-ke.csv --campaign yagi-2024
     /// --account vcb-1 --key intake_key --server https://log.example
-    BankStatement {
-        /// The bank's export (CSV or .xlsx).
-        file: PathBuf,
-        /// The campaign the money is for.
-        #[arg(long)]
-        campaign: String,
-        /// The registered receiving account (its slug, e.g. vcb-1).
-        #[arg(long)]
-        account: String,
-        /// An intake key (required unless --dry-run).
-        #[arg(long, env = "MINHBACH_KEY")]
-        key: Option<PathBuf>,
-        /// The server (required unless --dry-run).
-        #[arg(long, env = "MINHBACH_SERVER")]
-        server: Option<String>,
-        /// The bank's layout.
-        #[arg(long, value_enum, default_value_t = Format::Auto)]
-        format: Format,
-        /// A TOML or JSON file naming the columns of any other layout.
-        #[arg(long, conflicts_with = "format")]
-        mapping: Option<PathBuf>,
-        /// How to show counterparty names.
-        #[arg(long, value_enum, default_value_t = NameDisplay::Initials)]
-        names: NameDisplay,
-        /// Read and print the summary and statements; sign and send nothing.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    BankStatement(send::BankImport),
 }
 
 #[derive(Debug, Subcommand)]
@@ -335,30 +306,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             wait,
             receipts,
         } => send::submit(&files, &server, wait, receipts.as_deref(), json),
-        Command::Import(ImportCommand::BankStatement {
-            file,
-            campaign,
-            account,
-            key,
-            server,
-            format,
-            mapping,
-            names,
-            dry_run,
-        }) => send::import_bank(
-            &send::BankImport {
-                file,
-                campaign,
-                account,
-                key,
-                server,
-                format,
-                mapping,
-                names,
-                dry_run,
-            },
-            json,
-        ),
+        Command::Import(ImportCommand::BankStatement(import)) => send::import_bank(&import, json),
         Command::Receipt(ReceiptCommand::Get {
             server,
             target,

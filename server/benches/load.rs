@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::{Signer as _, SigningKey};
-use load::{donation, intake_key, Server};
+use load::{batch_body, donation, intake_key, Server};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpStream;
 
@@ -226,19 +226,6 @@ where
         local.await;
         done.get() as f64 / started.elapsed().as_secs_f64()
     })
-}
-
-fn batch_body(envelopes: &[Vec<u8>]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(envelopes.iter().map(Vec::len).sum::<usize>() + 2);
-    body.push(b'[');
-    for (i, e) in envelopes.iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(e);
-    }
-    body.push(b']');
-    body
 }
 
 /// Sends `statements` from `connections` connections, each taking the next

@@ -132,3 +132,51 @@ fn run(rx: &Mutex<Receiver<Job>>, books: &SharedBooks) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures::FutureExt as _;
+    use minhbach_ledger::envelope::STATEMENT_PAYLOAD_TYPE;
+
+    use super::*;
+
+    fn envelope() -> Envelope {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+        Envelope::sign(STATEMENT_PAYLOAD_TYPE, b"{}".to_vec(), &key)
+    }
+
+    /// While the checkers cannot work, requests queue up to the limit and
+    /// the next one is refused as overloaded (never silently dropped); once
+    /// they can work again, a new request is answered.
+    #[test]
+    fn a_full_queue_refuses_new_requests_as_overloaded() {
+        let books = SharedBooks::default();
+        let checker = Checker::start(books.clone(), 1).unwrap();
+        let blocked = books.write();
+        let mut queued = 0;
+        let refused = loop {
+            assert!(queued < QUEUE + MAX_ENVELOPES + 8, "never refused");
+            // Polled once: queued (pending) or refused at once.
+            match checker.check(vec![envelope()]).now_or_never() {
+                None => queued += 1,
+                Some(Err(e)) => break e,
+                Some(Ok(_)) => panic!("answered while the books were locked"),
+            }
+        };
+        assert_eq!(refused, CheckError::Overloaded);
+        assert!(queued >= QUEUE, "only {queued} queued");
+        drop(blocked);
+        let answer = futures::executor::block_on(async {
+            loop {
+                match checker.check(vec![envelope()]).await {
+                    Err(CheckError::Overloaded) => std::thread::yield_now(),
+                    other => break other,
+                }
+            }
+        });
+        let verdicts = answer.unwrap();
+        assert_eq!(verdicts.len(), 1);
+        // No genesis yet: the statement `{}` does not parse.
+        assert!(verdicts[0].is_err());
+    }
+}

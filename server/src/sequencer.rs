@@ -135,7 +135,7 @@ impl SharedBooks {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Books> {
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Books> {
         self.0
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

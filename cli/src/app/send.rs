@@ -125,15 +125,33 @@ pub(super) fn submit(
 }
 
 /// The flags of `import bank-statement`.
+#[derive(Debug, clap::Args)]
 pub(super) struct BankImport {
+    /// The bank's export (CSV or .xlsx).
     pub(super) file: PathBuf,
+    /// The campaign the money is for.
+    #[arg(long)]
     pub(super) campaign: String,
+    /// The registered receiving account (its slug, e.g. vcb-1).
+    #[arg(long)]
     pub(super) account: String,
+    /// An intake key (required unless --dry-run).
+    #[arg(long, env = "MINHBACH_KEY")]
     pub(super) key: Option<PathBuf>,
+    /// The server (required unless --dry-run).
+    #[arg(long, env = "MINHBACH_SERVER")]
     pub(super) server: Option<String>,
+    /// The bank's layout.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub(super) format: Format,
+    /// A TOML or JSON file naming the columns of any other layout.
+    #[arg(long, conflicts_with = "format")]
     pub(super) mapping: Option<PathBuf>,
+    /// How to show counterparty names.
+    #[arg(long, value_enum, default_value_t = NameDisplay::Initials)]
     pub(super) names: NameDisplay,
+    /// Read and print the summary and statements; sign and send nothing.
+    #[arg(long)]
     pub(super) dry_run: bool,
 }
 

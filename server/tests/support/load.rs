@@ -135,15 +135,8 @@ pub(crate) struct Acked {
     pub(crate) existing: bool,
 }
 
-/// Posts `envelopes` as one JSON array; `Ok` with one acknowledgment per
-/// envelope when the server accepted them all, `Err` with a description
-/// otherwise (network errors included).
-pub(crate) fn post_batch(
-    agent: &ureq::Agent,
-    url: &str,
-    envelopes: &[Vec<u8>],
-    query: &str,
-) -> Result<Vec<Acked>, String> {
+/// `envelopes` (each a JSON object) as one JSON array: a batch request body.
+pub(crate) fn batch_body(envelopes: &[Vec<u8>]) -> Vec<u8> {
     let mut body = Vec::with_capacity(envelopes.iter().map(Vec::len).sum::<usize>() + 2);
     body.push(b'[');
     for (i, e) in envelopes.iter().enumerate() {
@@ -153,6 +146,19 @@ pub(crate) fn post_batch(
         body.extend_from_slice(e);
     }
     body.push(b']');
+    body
+}
+
+/// Posts `envelopes` as one JSON array; `Ok` with one acknowledgment per
+/// envelope when the server accepted them all, `Err` with a description
+/// otherwise (network errors included).
+pub(crate) fn post_batch(
+    agent: &ureq::Agent,
+    url: &str,
+    envelopes: &[Vec<u8>],
+    query: &str,
+) -> Result<Vec<Acked>, String> {
+    let body = batch_body(envelopes);
     let mut response = agent
         .post(&format!("{url}/api/v1/entries{query}"))
         .header("content-type", "application/json")
