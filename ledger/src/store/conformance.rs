@@ -141,6 +141,22 @@ pub fn malformed_commit_writes_nothing<S: LogStore>(store: &S) {
         store.commit(&beyond),
         Err(StoreError::InvalidCommit { .. })
     ));
+    let two = vec![leaf.clone(), leaf.clone()];
+    let missing_node = CommitBatch {
+        old_size: 0,
+        leaves: &two,
+        nodes: &[
+            (NodeId { level: 0, index: 0 }, h),
+            (NodeId { level: 0, index: 1 }, h),
+        ],
+        root: h,
+        checkpoint: b"c",
+        meta: &[],
+    };
+    assert!(matches!(
+        store.commit(&missing_node),
+        Err(StoreError::InvalidCommit { .. })
+    ));
     let reserved = CommitBatch {
         old_size: 0,
         leaves: std::slice::from_ref(&leaf),

@@ -109,7 +109,8 @@ impl CommitBatch<'_> {
     ///
     /// # Errors
     /// [`StoreError::InvalidCommit`] for an empty batch, a node outside the
-    /// new tree or a reserved metadata key.
+    /// new tree or inside the old one, a node count other than the number
+    /// of subtrees the leaves complete, or a reserved metadata key.
     pub fn validate(&self) -> Result<(), StoreError> {
         if self.leaves.is_empty() {
             return Err(StoreError::InvalidCommit {
@@ -118,17 +119,26 @@ impl CommitBatch<'_> {
         }
         let new_size = self.new_size();
         for (id, _) in self.nodes {
-            let end = id
-                .first_leaf()
-                .checked_add(id.width())
-                .ok_or(StoreError::InvalidCommit {
-                    reason: "node index overflows",
-                })?;
-            if end > new_size || u32::from(id.level) >= 64 {
+            // Node (l, i) is complete in a tree of n leaves iff i < n >> l.
+            if id.level >= 64 || id.index >= new_size >> id.level {
                 return Err(StoreError::InvalidCommit {
                     reason: "node lies beyond the new tree size",
                 });
             }
+            if id.index < self.old_size >> id.level {
+                return Err(StoreError::InvalidCommit {
+                    reason: "node was complete before this batch",
+                });
+            }
+        }
+        // Each level gains the subtrees that end in the new leaves.
+        let completed: u64 = (0..64)
+            .map(|level| (new_size >> level) - (self.old_size >> level))
+            .sum();
+        if self.nodes.len() as u64 != completed {
+            return Err(StoreError::InvalidCommit {
+                reason: "the nodes are not exactly the subtrees the new leaves complete",
+            });
         }
         if self.meta.iter().any(|(k, _)| k.first() == Some(&b'_')) {
             return Err(StoreError::InvalidCommit {

@@ -3,23 +3,36 @@
 //! Layout, one column family each:
 //! - `leaves`: key = leaf index (u64 big-endian) → the leaf bytes, exactly as
 //!   appended (LZ4-compressed on disk; leaves are JSON);
+//! - `tiles`: key = tile index t (u64 big-endian) → the node hashes of
+//!   levels 0 to 7 of the complete 256-leaf subtree t, packed level by
+//!   level (256 leaf hashes, then 128 of level 1, …, then 2 of level 7:
+//!   510 hashes, 16,320 bytes). One read gives every node a proof needs
+//!   below level 8, and the level-0 C2SP tile;
 //! - `hashes`: key = level (u8) ‖ index (u64 big-endian) → 32-byte node hash,
-//!   for every complete subtree. Keys sort level by level, left to right, so a
-//!   C2SP tile (256 consecutive nodes of one level) is one range read;
-//! - `meta`: the committed size (`_size`), root (`_root`) and checkpoint
-//!   (`_checkpoint`), plus the derived indexes that upper layers commit in
-//!   the same batch (keys not starting with `_`).
+//!   for the complete subtrees of level 8 and above (one node in 128), all
+//!   of them mirrored in memory;
+//! - `meta`: the committed size (`_size`), root (`_root`), checkpoint
+//!   (`_checkpoint`) and layout version (`_layout`), plus the derived
+//!   indexes that upper layers commit in the same batch (keys not starting
+//!   with `_`).
+//!
+//! The right-edge tile (the last, incomplete 256 leaves) is kept in memory
+//! only: it is written as a whole once complete, and recomputed from its
+//! at most 255 leaves on open. So a proof costs at most one RocksDB read per
+//! distinct tile it touches (one for an inclusion proof, two for a
+//! consistency proof), whatever the tree size.
 //!
 //! A commit is one RocksDB `WriteBatch` written with `sync = true`: the WAL is
 //! fsync'd before [`LogStore::commit`] returns, and a crash leaves either the
-//! whole batch or none of it.
+//! whole batch or none of it. WAL files are recycled, so the fsync of a
+//! commit overwrites an allocated file instead of growing one (which costs a
+//! journal commit of the file's size on every sync).
 //!
-//! Node hashes at level [`RocksStore::CACHED_FROM_LEVEL`] and above (one in 64
-//! of all nodes) are also kept in memory, so a proof costs at most that many
-//! RocksDB reads whatever the tree size.
+//! A store written with another layout (or whose rebuild was interrupted) has
+//! no current `_layout` marker: opening it rebuilds the tiles and hashes from
+//! the leaves, checked against the stored root.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 
 use rocksdb::{
@@ -31,11 +44,23 @@ use super::{CommitBatch, LogStore, StoreError};
 use crate::merkle::{Hash, HashReader, NodeId, HASH_SIZE};
 
 const CF_LEAVES: &str = "leaves";
+const CF_TILES: &str = "tiles";
 const CF_HASHES: &str = "hashes";
 const CF_META: &str = "meta";
 const KEY_SIZE: &[u8] = b"_size";
 const KEY_ROOT: &[u8] = b"_root";
 const KEY_CHECKPOINT: &[u8] = b"_checkpoint";
+const KEY_LAYOUT: &[u8] = b"_layout";
+/// The layout this code writes; any other value (or none, on a non-empty
+/// store) makes [`RocksStore::open`] rebuild the tiles and hashes.
+const LAYOUT: &[u8] = b"packed-tiles-1";
+/// Leaves per write batch when the tiles and hashes are rebuilt.
+const REBUILD_CHUNK: u64 = 1 << 16;
+
+/// Leaves per packed tile.
+const TILE_LEAVES: u64 = 256;
+/// Hashes in a packed tile: 256 + 128 + … + 2.
+const PACKED_HASHES: usize = 510;
 
 fn backend(e: rocksdb::Error) -> StoreError {
     StoreError::Backend {
@@ -54,6 +79,81 @@ fn decode_hash(bytes: &[u8]) -> Result<Hash, StoreError> {
     Hash::from_slice(bytes).map_err(|_| StoreError::Corrupt {
         what: "node hash is not 32 bytes",
     })
+}
+
+/// The tile holding node `id` (level below [`RocksStore::PACKED_LEVELS`]).
+fn tile_of(id: NodeId) -> u64 {
+    id.index >> (RocksStore::PACKED_LEVELS - id.level)
+}
+
+/// Position of node `id` (level below 8) within its packed tile: levels
+/// follow each other, level l starting at 512 − 512 / 2^l.
+fn packed_position(id: NodeId) -> usize {
+    let width = 256usize >> id.level;
+    // The mask keeps the index below `width`, so the cast is lossless.
+    #[allow(clippy::cast_possible_truncation)]
+    let within = (id.index & (width as u64 - 1)) as usize;
+    (512 - (512 >> id.level)) + within
+}
+
+fn tile_bytes(hashes: &[Hash]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(hashes.len() * HASH_SIZE);
+    for h in hashes {
+        out.extend_from_slice(h.as_bytes());
+    }
+    out
+}
+
+/// Writes into `wb` the node hashes `nodes` of a batch that takes the tree
+/// from `old_size` to `new_size` leaves: packed tiles for each tile the
+/// batch completes (starting from `edge`, the incomplete tile of `old_size`)
+/// and single keys for levels 8 and above. Returns the new edge tile.
+fn pack_nodes(
+    wb: &mut WriteBatch,
+    (tiles_cf, hashes_cf): (&ColumnFamily, &ColumnFamily),
+    (old_size, new_size): (u64, u64),
+    edge: &[Hash],
+    nodes: &[(NodeId, Hash)],
+) -> Result<Box<[Hash]>, StoreError> {
+    let mut tile = old_size / TILE_LEAVES;
+    let mut current: Box<[Hash]> = edge.into();
+    let flush = |wb: &mut WriteBatch, tile: u64, current: &mut [Hash]| {
+        if (tile + 1) * TILE_LEAVES > new_size {
+            return Err(StoreError::InvalidCommit {
+                reason: "node hashes leave a tile incomplete",
+            });
+        }
+        wb.put_cf(tiles_cf, tile.to_be_bytes(), tile_bytes(current));
+        current.fill(Hash::default());
+        Ok(())
+    };
+    for (id, hash) in nodes {
+        if id.level >= RocksStore::PACKED_LEVELS {
+            wb.put_cf(hashes_cf, node_key(*id), hash.as_bytes());
+            continue;
+        }
+        let t = tile_of(*id);
+        if t < tile {
+            return Err(StoreError::InvalidCommit {
+                reason: "node hashes are not in append order",
+            });
+        }
+        while t > tile {
+            flush(wb, tile, &mut current)?;
+            tile += 1;
+        }
+        current[packed_position(*id)] = *hash;
+    }
+    if (tile + 1) * TILE_LEAVES <= new_size {
+        flush(wb, tile, &mut current)?;
+        tile += 1;
+    }
+    if tile != new_size / TILE_LEAVES {
+        return Err(StoreError::InvalidCommit {
+            reason: "node hashes do not cover the new leaves",
+        });
+    }
+    Ok(current)
 }
 
 /// Tuning knobs of the RocksDB store.
@@ -75,20 +175,40 @@ impl Default for RocksOptions {
     }
 }
 
+/// What readers see of the committed tree, swapped as a whole after each
+/// commit: the size, the mirrored upper levels and the edge tile.
+struct Committed {
+    size: u64,
+    /// `upper[l - PACKED_LEVELS][i]` = hash of node (l, i).
+    upper: Vec<Vec<Hash>>,
+    /// The packed hashes of tile `size / 256` that are complete (the others
+    /// are zero).
+    edge: Box<[Hash]>,
+}
+
+impl Committed {
+    fn empty() -> Self {
+        Self {
+            size: 0,
+            upper: Vec::new(),
+            edge: vec![Hash::default(); PACKED_HASHES].into(),
+        }
+    }
+}
+
 /// A log store in a RocksDB database.
 pub struct RocksStore {
     db: DB,
-    size: AtomicU64,
     sync: bool,
     /// Serialises commits: one writer at a time.
     writer: Mutex<()>,
-    /// `upper[l - CACHED_FROM_LEVEL][i]` = hash of node (l, i).
-    upper: RwLock<Vec<Vec<Hash>>>,
+    committed: RwLock<Committed>,
 }
 
 impl RocksStore {
-    /// Levels at and above this one are mirrored in memory.
-    pub const CACHED_FROM_LEVEL: u8 = 6;
+    /// Levels below this one are stored in packed 256-leaf tiles; the
+    /// levels at and above it are mirrored in memory.
+    pub const PACKED_LEVELS: u8 = 8;
 
     /// Opens (creating if needed) the store at `path` with default options.
     ///
@@ -102,7 +222,8 @@ impl RocksStore {
     /// Opens (creating if needed) the store at `path`.
     ///
     /// # Errors
-    /// As [`RocksStore::open`].
+    /// As [`RocksStore::open`]; a store of an older layout is rebuilt from
+    /// its leaves, with the errors of [`RocksStore::rebuild_hashes`].
     pub fn open_with(path: &Path, options: &RocksOptions) -> Result<Self, StoreError> {
         let cache = Cache::new_lru_cache(options.block_cache_bytes);
         let mut db_opts = Options::default();
@@ -110,6 +231,9 @@ impl RocksStore {
         db_opts.create_missing_column_families(true);
         db_opts.set_max_background_jobs(2);
         db_opts.set_bytes_per_sync(1 << 20);
+        // Reuse WAL files: a sync then overwrites allocated blocks instead
+        // of growing a file.
+        db_opts.set_recycle_log_file_num(4);
 
         let table = |block_size: usize| {
             let mut t = BlockBasedOptions::default();
@@ -123,11 +247,14 @@ impl RocksStore {
         leaves_opts.set_compression_type(DBCompressionType::Lz4);
         leaves_opts.set_block_based_table_factory(&table(16 << 10));
         leaves_opts.set_write_buffer_size(64 << 20);
+        // Hashes do not compress; a packed tile is its own block.
+        let mut tiles_opts = Options::default();
+        tiles_opts.set_compression_type(DBCompressionType::None);
+        tiles_opts.set_block_based_table_factory(&table(16 << 10));
+        tiles_opts.set_write_buffer_size(32 << 20);
         let mut hashes_opts = Options::default();
-        // Hashes do not compress.
         hashes_opts.set_compression_type(DBCompressionType::None);
         hashes_opts.set_block_based_table_factory(&table(4 << 10));
-        hashes_opts.set_write_buffer_size(64 << 20);
         let meta_opts = Options::default();
 
         let db = DB::open_cf_descriptors(
@@ -135,6 +262,7 @@ impl RocksStore {
             path,
             vec![
                 ColumnFamilyDescriptor::new(CF_LEAVES, leaves_opts),
+                ColumnFamilyDescriptor::new(CF_TILES, tiles_opts),
                 ColumnFamilyDescriptor::new(CF_HASHES, hashes_opts),
                 ColumnFamilyDescriptor::new(CF_META, meta_opts),
             ],
@@ -142,10 +270,9 @@ impl RocksStore {
         .map_err(backend)?;
         let mut store = Self {
             db,
-            size: AtomicU64::new(0),
             sync: options.sync,
             writer: Mutex::new(()),
-            upper: RwLock::new(Vec::new()),
+            committed: RwLock::new(Committed::empty()),
         };
         let size = match store.meta_raw(KEY_SIZE)? {
             None => 0,
@@ -155,8 +282,13 @@ impl RocksStore {
                 })?)
             }
         };
-        store.size = AtomicU64::new(size);
-        store.load_upper()?;
+        store.committed_mut().size = size;
+        if store.meta_raw(KEY_LAYOUT)?.as_deref() == Some(LAYOUT) {
+            store.load_committed()?;
+        } else {
+            // A new store, an older layout or an interrupted rebuild.
+            store.rebuild_hashes(REBUILD_CHUNK)?;
+        }
         Ok(store)
     }
 
@@ -170,10 +302,17 @@ impl RocksStore {
         self.db.get_cf(self.cf(CF_META)?, key).map_err(backend)
     }
 
-    /// Fills the in-memory mirror of the upper levels from the database.
-    fn load_upper(&mut self) -> Result<(), StoreError> {
+    fn committed_mut(&mut self) -> &mut Committed {
+        self.committed
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Fills the in-memory upper levels from the `hashes` column family and
+    /// recomputes the edge tile from its leaves.
+    fn load_committed(&mut self) -> Result<(), StoreError> {
         let mut upper = Vec::new();
-        for level in Self::CACHED_FROM_LEVEL..64 {
+        for level in Self::PACKED_LEVELS..64 {
             let start = node_key(NodeId { level, index: 0 });
             let mut nodes = Vec::new();
             let iter = self.db.iterator_cf(
@@ -192,12 +331,27 @@ impl RocksStore {
             }
             upper.push(nodes);
         }
-        *self.upper.get_mut().unwrap_or_else(PoisonError::into_inner) = upper;
+        let size = self.committed_mut().size;
+        let first = size / TILE_LEAVES * TILE_LEAVES;
+        let mut edge: Box<[Hash]> = vec![Hash::default(); PACKED_HASHES].into();
+        let mut tree = crate::merkle::Tree::new();
+        let mut nodes = Vec::new();
+        for leaf in self.read_leaves(first, size)? {
+            tree.append(crate::merkle::leaf_hash(&leaf), &mut nodes);
+        }
+        // Positions within a tile do not depend on where the tile starts.
+        for (id, hash) in &nodes {
+            edge[packed_position(*id)] = *hash;
+        }
+        let committed = self.committed_mut();
+        committed.upper = upper;
+        committed.edge = edge;
         Ok(())
     }
 
-    /// The `count` consecutive node hashes of `level` from `start`: one range
-    /// read (a C2SP tile is such a run at level 8·L).
+    /// The `count` consecutive node hashes of `level` from `start` (a C2SP
+    /// tile is such a run at level 8·L): one read of a packed tile below
+    /// level 8, memory above.
     ///
     /// # Errors
     /// [`StoreError::MissingNode`] if the run is not fully stored.
@@ -207,33 +361,12 @@ impl RocksStore {
         start: u64,
         count: u64,
     ) -> Result<Vec<Hash>, StoreError> {
-        let from = node_key(NodeId {
+        let end = start.checked_add(count).ok_or(StoreError::MissingNode {
             level,
-            index: start,
-        });
-        let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(4096));
-        let iter = self.db.iterator_cf(
-            self.cf(CF_HASHES)?,
-            IteratorMode::From(&from, Direction::Forward),
-        );
-        for item in iter.take(usize::try_from(count).unwrap_or(usize::MAX)) {
-            let (k, v) = item.map_err(backend)?;
-            let expected = node_key(NodeId {
-                level,
-                index: start + out.len() as u64,
-            });
-            if *k != expected {
-                break;
-            }
-            out.push(decode_hash(&v)?);
-        }
-        if (out.len() as u64) < count {
-            return Err(StoreError::MissingNode {
-                level,
-                index: start + out.len() as u64,
-            });
-        }
-        Ok(out)
+            index: u64::MAX,
+        })?;
+        let ids: Vec<NodeId> = (start..end).map(|index| NodeId { level, index }).collect();
+        self.read_hashes(&ids)
     }
 
     /// Writes a consistent snapshot of the database to `path` (a RocksDB
@@ -246,22 +379,24 @@ impl RocksStore {
         cp.create_checkpoint(path).map_err(backend)
     }
 
-    /// Rebuilds the `hashes` column family (every node hash: a derived
-    /// index) from the leaves alone, and reloads the in-memory upper levels.
+    /// Rebuilds the `tiles` and `hashes` column families (every node hash:
+    /// a derived index) from the leaves alone, and reloads the in-memory
+    /// upper levels and edge tile.
     ///
     /// The leaves are read twice: a first pass recomputes the root and
     /// compares it with the root recorded at the last commit, so nothing is
     /// rewritten when the leaves themselves are damaged; the second pass
-    /// deletes every stored node and writes the recomputed ones, `chunk`
-    /// leaves per write batch, the last one fsync'd. A crash during the
-    /// second pass leaves the leaves untouched: running it again repairs
-    /// the hashes. Needs exclusive use of the store (`&mut self`).
+    /// deletes every stored node and the layout marker, writes the
+    /// recomputed nodes, `chunk` leaves per write batch, and finally the
+    /// marker, fsync'd. A crash during the second pass leaves the leaves
+    /// untouched and no marker: the next open rebuilds again. Needs
+    /// exclusive use of the store (`&mut self`).
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] if the leaves do not hash to the stored root,
     /// [`StoreError::MissingLeaf`] if a leaf is missing, a backend error.
     pub fn rebuild_hashes(&mut self, chunk: u64) -> Result<Hash, StoreError> {
-        let size = self.size.load(Ordering::Acquire);
+        let size = self.committed_mut().size;
         let chunk = chunk.max(1);
         let mut tree = crate::merkle::Tree::new();
         let mut nodes = Vec::new();
@@ -282,32 +417,34 @@ impl RocksStore {
             });
         }
 
-        let hashes_cf = self.cf(CF_HASHES)?;
+        let cfs = (self.cf(CF_TILES)?, self.cf(CF_HASHES)?);
+        let meta_cf = self.cf(CF_META)?;
         let mut wb = WriteBatch::default();
-        wb.delete_range_cf(hashes_cf, [0u8; 9], [u8::MAX; 9]);
+        wb.delete_cf(meta_cf, KEY_LAYOUT);
+        wb.delete_range_cf(cfs.0, [0u8; 8], [u8::MAX; 8]);
+        wb.delete_range_cf(cfs.1, [0u8; 9], [u8::MAX; 9]);
         self.db.write(wb).map_err(backend)?;
         let mut tree = crate::merkle::Tree::new();
+        let mut edge: Box<[Hash]> = vec![Hash::default(); PACKED_HASHES].into();
         at = 0;
         while at < size {
             let end = size.min(at + chunk);
-            let mut wb = WriteBatch::default();
+            nodes.clear();
             for leaf in self.read_leaves(at, end)? {
-                nodes.clear();
                 tree.append(crate::merkle::leaf_hash(&leaf), &mut nodes);
-                for (id, hash) in &nodes {
-                    wb.put_cf(hashes_cf, node_key(*id), hash.as_bytes());
-                }
             }
+            let mut wb = WriteBatch::default();
+            edge = pack_nodes(&mut wb, cfs, (at, end), &edge, &nodes)?;
             self.db.write(wb).map_err(backend)?;
             at = end;
         }
+        let mut wb = WriteBatch::default();
+        wb.put_cf(meta_cf, KEY_LAYOUT, LAYOUT);
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
-        self.db
-            .write_opt(WriteBatch::default(), &wo)
-            .map_err(backend)?;
+        self.db.write_opt(wb, &wo).map_err(backend)?;
         self.db.flush_wal(true).map_err(backend)?;
-        self.load_upper()?;
+        self.load_committed()?;
         Ok(root)
     }
 
@@ -349,36 +486,63 @@ impl RocksStore {
 impl HashReader for RocksStore {
     fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
         let mut out = vec![Hash::default(); ids.len()];
-        let mut missing_pos = Vec::new();
+        // (tile, position in `ids`) of the nodes in complete tiles.
+        let mut from_tiles = Vec::new();
         {
-            let upper = self.upper.read().unwrap_or_else(PoisonError::into_inner);
+            let committed = self
+                .committed
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            let edge_tile = committed.size / TILE_LEAVES;
             for (pos, id) in ids.iter().enumerate() {
-                let cached = id
-                    .level
-                    .checked_sub(Self::CACHED_FROM_LEVEL)
-                    .and_then(|l| upper.get(usize::from(l)))
-                    .and_then(|nodes| nodes.get(usize::try_from(id.index).ok()?));
-                match cached {
-                    Some(h) => out[pos] = *h,
-                    None => missing_pos.push(pos),
+                // Node (l, i) is complete in a tree of n leaves iff i < n >> l.
+                if id.level >= 64 || id.index >= committed.size >> id.level {
+                    return Err(StoreError::MissingNode {
+                        level: id.level,
+                        index: id.index,
+                    });
+                }
+                if id.level >= Self::PACKED_LEVELS {
+                    let hash = committed
+                        .upper
+                        .get(usize::from(id.level - Self::PACKED_LEVELS))
+                        .and_then(|nodes| nodes.get(usize::try_from(id.index).ok()?))
+                        .ok_or(StoreError::MissingNode {
+                            level: id.level,
+                            index: id.index,
+                        })?;
+                    out[pos] = *hash;
+                } else if tile_of(*id) == edge_tile {
+                    out[pos] = committed.edge[packed_position(*id)];
+                } else {
+                    from_tiles.push((tile_of(*id), pos));
                 }
             }
         }
-        if missing_pos.is_empty() {
-            return Ok(out);
-        }
-        let cf = self.cf(CF_HASHES)?;
-        let keys: Vec<[u8; 9]> = missing_pos.iter().map(|&p| node_key(ids[p])).collect();
-        let values = self.db.batched_multi_get_cf(cf, keys.iter(), false);
-        for (&pos, value) in missing_pos.iter().zip(values) {
-            match value.map_err(backend)? {
-                Some(v) => out[pos] = decode_hash(&v)?,
-                None => {
-                    return Err(StoreError::MissingNode {
-                        level: ids[pos].level,
-                        index: ids[pos].index,
-                    })
-                }
+        // Complete tiles were written before the size that made them
+        // complete was published: each is one read.
+        from_tiles.sort_unstable();
+        let tiles_cf = self.cf(CF_TILES)?;
+        for group in from_tiles.chunk_by(|a, b| a.0 == b.0) {
+            let (tile, first) = group[0];
+            let Some(bytes) = self
+                .db
+                .get_pinned_cf(tiles_cf, tile.to_be_bytes())
+                .map_err(backend)?
+            else {
+                return Err(StoreError::MissingNode {
+                    level: ids[first].level,
+                    index: ids[first].index,
+                });
+            };
+            if bytes.len() != PACKED_HASHES * HASH_SIZE {
+                return Err(StoreError::Corrupt {
+                    what: "packed tile is not 510 hashes",
+                });
+            }
+            for &(_, pos) in group {
+                let at = packed_position(ids[pos]) * HASH_SIZE;
+                out[pos] = decode_hash(&bytes[at..at + HASH_SIZE])?;
             }
         }
         Ok(out)
@@ -387,7 +551,11 @@ impl HashReader for RocksStore {
 
 impl LogStore for RocksStore {
     fn tree_size(&self) -> Result<u64, StoreError> {
-        Ok(self.size.load(Ordering::Acquire))
+        Ok(self
+            .committed
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .size)
     }
 
     fn checkpoint(&self) -> Result<Option<Vec<u8>>, StoreError> {
@@ -430,7 +598,13 @@ impl LogStore for RocksStore {
     fn commit(&self, batch: &CommitBatch<'_>) -> Result<(), StoreError> {
         batch.validate()?;
         let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let stored = self.size.load(Ordering::Acquire);
+        let (stored, edge) = {
+            let committed = self
+                .committed
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            (committed.size, committed.edge.clone())
+        };
         if stored != batch.old_size {
             return Err(StoreError::SizeConflict {
                 expected: batch.old_size,
@@ -438,15 +612,18 @@ impl LogStore for RocksStore {
             });
         }
         let new_size = batch.new_size();
-        let (leaves_cf, hashes_cf, meta_cf) =
-            (self.cf(CF_LEAVES)?, self.cf(CF_HASHES)?, self.cf(CF_META)?);
+        let (leaves_cf, meta_cf) = (self.cf(CF_LEAVES)?, self.cf(CF_META)?);
         let mut wb = WriteBatch::default();
         for (i, leaf) in batch.leaves.iter().enumerate() {
             wb.put_cf(leaves_cf, (batch.old_size + i as u64).to_be_bytes(), leaf);
         }
-        for (id, hash) in batch.nodes {
-            wb.put_cf(hashes_cf, node_key(*id), hash.as_bytes());
-        }
+        let edge = pack_nodes(
+            &mut wb,
+            (self.cf(CF_TILES)?, self.cf(CF_HASHES)?),
+            (batch.old_size, new_size),
+            &edge,
+            batch.nodes,
+        )?;
         for (k, v) in batch.meta {
             wb.put_cf(meta_cf, k, v);
         }
@@ -458,22 +635,24 @@ impl LogStore for RocksStore {
         self.db.write_opt(wb, &wo).map_err(backend)?;
 
         // The batch is durable: publish it to readers.
-        {
-            let mut upper = self.upper.write().unwrap_or_else(PoisonError::into_inner);
-            for (id, hash) in batch.nodes {
-                if let Some(l) = id.level.checked_sub(Self::CACHED_FROM_LEVEL) {
-                    let l = usize::from(l);
-                    if upper.len() <= l {
-                        upper.resize_with(l + 1, Vec::new);
-                    }
-                    // Nodes arrive in order within each level.
-                    if upper[l].len() as u64 == id.index {
-                        upper[l].push(*hash);
-                    }
+        let mut committed = self
+            .committed
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (id, hash) in batch.nodes {
+            if let Some(l) = id.level.checked_sub(Self::PACKED_LEVELS) {
+                let l = usize::from(l);
+                if committed.upper.len() <= l {
+                    committed.upper.resize_with(l + 1, Vec::new);
+                }
+                // Nodes arrive in order within each level.
+                if committed.upper[l].len() as u64 == id.index {
+                    committed.upper[l].push(*hash);
                 }
             }
         }
-        self.size.store(new_size, Ordering::Release);
+        committed.edge = edge;
+        committed.size = new_size;
         Ok(())
     }
 }
@@ -515,28 +694,26 @@ mod tests {
         let proof64 = log.inclusion_proof(64, 1000).unwrap();
         drop(log);
 
-        // Damage the derived index: drop one node and overwrite another.
+        // Damage the derived index: drop one tile and overwrite a node of
+        // another.
         {
             let store = RocksStore::open(dir.path()).unwrap();
-            let cf = store.cf(CF_HASHES).unwrap();
-            store
-                .db
-                .delete_cf(
-                    cf,
-                    node_key(NodeId {
-                        level: 0,
-                        index: 517,
-                    }),
-                )
-                .unwrap();
-            store
-                .db
-                .put_cf(cf, node_key(NodeId { level: 3, index: 9 }), [7u8; 32])
-                .unwrap();
-            // Leaf 516's proof needs node (0, 517), now missing; leaf 64's
-            // needs (3, 9), now wrong.
+            let cf = store.cf(CF_TILES).unwrap();
+            store.db.delete_cf(cf, 2u64.to_be_bytes()).unwrap();
+            let mut tile0 = store.db.get_cf(cf, 0u64.to_be_bytes()).unwrap().unwrap();
+            let at = packed_position(NodeId { level: 3, index: 9 }) * HASH_SIZE;
+            tile0[at..at + HASH_SIZE].copy_from_slice(&[7u8; 32]);
+            store.db.put_cf(cf, 0u64.to_be_bytes(), &tile0).unwrap();
+            // Leaf 516's proof needs tile 2, now missing; leaf 64's needs
+            // (3, 9), now wrong.
             let log = Log::open(store).unwrap();
-            assert!(log.inclusion_proof(516, 1000).is_err());
+            assert!(matches!(
+                log.inclusion_proof(516, 1000),
+                Err(merkle::MerkleError::Store(StoreError::MissingNode {
+                    level: 0,
+                    index: 517
+                }))
+            ));
             assert_ne!(log.inclusion_proof(64, 1000).unwrap(), proof64);
         }
         let mut store = RocksStore::open(dir.path()).unwrap();
@@ -608,6 +785,118 @@ mod tests {
                 index: 600
             })
         );
+    }
+
+    #[test]
+    fn proofs_match_the_memory_store_across_tile_boundaries_and_after_reopen() {
+        // Sizes around tile boundaries, each appended in uneven batches:
+        // every node comes from a packed tile, the edge or the upper levels
+        // and matches the memory store's.
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(RocksStore::open(dir.path()).unwrap()).unwrap();
+        let mut reference = Log::open(crate::store::memory::MemoryStore::new()).unwrap();
+        let mut next = 0u32;
+        for batch in [1u32, 254, 1, 1, 300, 255, 257, 512, 3] {
+            let leaves: Vec<Vec<u8>> = (next..next + batch)
+                .map(|i| i.to_be_bytes().to_vec())
+                .collect();
+            next += batch;
+            log.append(&leaves, &[], sign).unwrap();
+            reference.append(&leaves, &[], sign).unwrap();
+            let size = log.size();
+            assert_eq!(log.root(), reference.root());
+            for index in [0, size / 3, size - 1] {
+                assert_eq!(
+                    log.inclusion_proof(index, size).unwrap(),
+                    reference.inclusion_proof(index, size).unwrap()
+                );
+            }
+            for old in [1, size / 2, size - 1] {
+                assert_eq!(
+                    log.consistency_proof(old, size).unwrap(),
+                    reference.consistency_proof(old, size).unwrap()
+                );
+            }
+        }
+        // Reopened, the edge tile is recomputed from its leaves.
+        let size = log.size();
+        drop(log);
+        let log = Log::open(RocksStore::open(dir.path()).unwrap()).unwrap();
+        assert_eq!(log.root(), reference.root());
+        assert_eq!(
+            log.inclusion_proof(size - 1, size).unwrap(),
+            reference.inclusion_proof(size - 1, size).unwrap()
+        );
+        // A tile value of the wrong length is reported as corruption.
+        let cf = log.store().cf(CF_TILES).unwrap();
+        log.store()
+            .db
+            .put_cf(cf, 1u64.to_be_bytes(), [0u8; 31])
+            .unwrap();
+        assert!(matches!(
+            log.store().read_node_run(0, 256, 256),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn a_store_of_the_earlier_layout_is_rebuilt_on_open() {
+        // The earlier layout: every node hash under level ‖ index in
+        // `hashes`, no `tiles` and no layout marker.
+        let dir = tempfile::tempdir().unwrap();
+        let leaves: Vec<Vec<u8>> = (0..700u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        let mut tree = merkle::Tree::new();
+        let mut nodes = Vec::new();
+        for leaf in &leaves {
+            tree.append(merkle::leaf_hash(leaf), &mut nodes);
+        }
+        {
+            let mut opts = Options::default();
+            opts.create_if_missing(true);
+            opts.create_missing_column_families(true);
+            let db = DB::open_cf(&opts, dir.path(), [CF_LEAVES, CF_HASHES, CF_META]).unwrap();
+            let (l, h, m) = (
+                db.cf_handle(CF_LEAVES).unwrap(),
+                db.cf_handle(CF_HASHES).unwrap(),
+                db.cf_handle(CF_META).unwrap(),
+            );
+            for (i, leaf) in leaves.iter().enumerate() {
+                db.put_cf(l, (i as u64).to_be_bytes(), leaf).unwrap();
+            }
+            for (id, hash) in &nodes {
+                db.put_cf(h, node_key(*id), hash.as_bytes()).unwrap();
+            }
+            db.put_cf(m, KEY_SIZE, 700u64.to_be_bytes()).unwrap();
+            db.put_cf(m, KEY_ROOT, tree.root().as_bytes()).unwrap();
+            db.put_cf(m, KEY_CHECKPOINT, sign(700, &tree.root()))
+                .unwrap();
+        }
+        let store = RocksStore::open(dir.path()).unwrap();
+        assert_eq!(store.read_meta(KEY_LAYOUT), Ok(Some(LAYOUT.to_vec())));
+        let log = Log::open(store).unwrap();
+        assert_eq!(log.root(), tree.root());
+        let proof = log.inclusion_proof(300, 700).unwrap();
+        merkle::verify_inclusion(
+            &merkle::leaf_hash(&leaves[300]),
+            300,
+            700,
+            &proof,
+            &tree.root(),
+        )
+        .unwrap();
+        // Below level 8 no node is kept under its own key any more.
+        let below = log
+            .store()
+            .db
+            .get_cf(
+                log.store().cf(CF_HASHES).unwrap(),
+                node_key(NodeId {
+                    level: 0,
+                    index: 300,
+                }),
+            )
+            .unwrap();
+        assert_eq!(below, None);
     }
 
     #[test]
