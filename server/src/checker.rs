@@ -22,6 +22,7 @@ use minhbach_ledger::envelope::Envelope;
 use minhbach_ledger::rules::Rejection;
 use tokio::sync::oneshot;
 
+use crate::metrics::Metrics;
 use crate::sequencer::{check_envelopes, Checked, SharedBooks};
 
 /// The most envelopes one thread verifies in one take (it always takes at
@@ -56,24 +57,29 @@ pub enum CheckError {
 #[derive(Debug)]
 pub struct Checker {
     tx: SyncSender<Job>,
+    metrics: Arc<Metrics>,
 }
 
 impl Checker {
     /// Starts `threads` checker threads verifying against the key registry
-    /// of `books`.
+    /// of `books`; each batch and each refusal is counted in `metrics`.
     ///
     /// # Errors
     /// An I/O error if a thread cannot be spawned.
-    pub fn start(books: SharedBooks, threads: usize) -> std::io::Result<Self> {
+    pub fn start(
+        books: SharedBooks,
+        threads: usize,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads.max(1) {
-            let (rx, books) = (Arc::clone(&rx), books.clone());
+            let (rx, books, metrics) = (Arc::clone(&rx), books.clone(), Arc::clone(&metrics));
             std::thread::Builder::new()
                 .name(format!("checker-{i}"))
-                .spawn(move || run(&rx, &books))?;
+                .spawn(move || run(&rx, &books, &metrics))?;
         }
-        Ok(Self { tx })
+        Ok(Self { tx, metrics })
     }
 
     /// Parses the statements of `envelopes` and verifies their signatures;
@@ -90,7 +96,10 @@ impl Checker {
         self.tx
             .try_send(Job { envelopes, reply })
             .map_err(|e| match e {
-                TrySendError::Full(_) => CheckError::Overloaded,
+                TrySendError::Full(_) => {
+                    self.metrics.record_signature_overloaded();
+                    CheckError::Overloaded
+                }
                 TrySendError::Disconnected(_) => CheckError::Stopped,
             })?;
         answer.await.map_err(|_| CheckError::Stopped)
@@ -99,7 +108,7 @@ impl Checker {
 
 /// One checker thread: takes the first job waiting and those queued behind
 /// it, checks them as one batch, answers each.
-fn run(rx: &Mutex<Receiver<Job>>, books: &SharedBooks) {
+fn run(rx: &Mutex<Receiver<Job>>, books: &SharedBooks, metrics: &Metrics) {
     loop {
         let jobs = {
             let rx = rx.lock().unwrap_or_else(PoisonError::into_inner);
@@ -125,6 +134,7 @@ fn run(rx: &Mutex<Receiver<Job>>, books: &SharedBooks) {
             replies.push(job.reply);
             envelopes.extend(job.envelopes);
         }
+        metrics.record_signature_batch(envelopes.len(), sizes.len());
         let mut verdicts = check_envelopes(books, envelopes).into_iter();
         for (size, reply) in sizes.into_iter().zip(replies) {
             // A request whose client went away no longer waits.
@@ -151,7 +161,8 @@ mod tests {
     #[test]
     fn a_full_queue_refuses_new_requests_as_overloaded() {
         let books = SharedBooks::default();
-        let checker = Checker::start(books.clone(), 1).unwrap();
+        let metrics = Arc::new(Metrics::new(0));
+        let checker = Checker::start(books.clone(), 1, Arc::clone(&metrics)).unwrap();
         let blocked = books.write();
         let mut queued = 0;
         let refused = loop {
@@ -164,6 +175,9 @@ mod tests {
             }
         };
         assert_eq!(refused, CheckError::Overloaded);
+        assert!(metrics
+            .render()
+            .contains("minhbach_signature_overloaded_total 1\n"));
         assert!(queued >= QUEUE, "only {queued} queued");
         drop(blocked);
         let answer = futures::executor::block_on(async {
@@ -178,5 +192,16 @@ mod tests {
         assert_eq!(verdicts.len(), 1);
         // No genesis yet: the statement `{}` does not parse.
         assert!(verdicts[0].is_err());
+        // Every queued request and the last one were checked, in batches
+        // that each counted their requests.
+        let text = metrics.render();
+        let count = text
+            .lines()
+            .find_map(|l| l.strip_prefix("minhbach_signature_batch_requests_sum "))
+            .expect("requests sum");
+        assert!(
+            count.parse::<f64>().unwrap() >= (queued + 1) as f64,
+            "{text}"
+        );
     }
 }

@@ -166,7 +166,8 @@ impl AppState {
         let books = SharedBooks::new(Books::replay(&store)?);
         let size = store.tree_size()?;
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let checker = Arc::new(Checker::start(books.clone(), cores)?);
+        let metrics = Arc::new(Metrics::new(size));
+        let checker = Arc::new(Checker::start(books.clone(), cores, Arc::clone(&metrics))?);
         Ok(Self {
             published: Arc::new(Published::immediate(&store)),
             store,
@@ -175,7 +176,7 @@ impl AppState {
             sequencer: None,
             publisher: None,
             witnesses: Arc::new(WitnessPolicy::default()),
-            metrics: Arc::new(Metrics::new(size)),
+            metrics,
             limiter: Arc::new(RateLimiter::new(0, 0)),
             checker,
             read_url: None,

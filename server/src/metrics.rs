@@ -119,6 +119,9 @@ pub struct Metrics {
     mirror_skipped: AtomicU64,
     mirror_errors: AtomicU64,
     mirror_round_seconds: Histogram,
+    signature_batch_envelopes: Histogram,
+    signature_batch_requests: Histogram,
+    signature_overloaded: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -140,6 +143,9 @@ impl Default for Metrics {
             mirror_skipped: AtomicU64::new(0),
             mirror_errors: AtomicU64::new(0),
             mirror_round_seconds: Histogram::new(SECONDS),
+            signature_batch_envelopes: Histogram::new(ENTRIES),
+            signature_batch_requests: Histogram::new(ENTRIES),
+            signature_overloaded: AtomicU64::new(0),
         }
     }
 }
@@ -232,6 +238,21 @@ impl Metrics {
         self.mirror_round_seconds.observe(took.as_secs_f64());
     }
 
+    /// A checker thread verified `envelopes` signatures from `requests`
+    /// requests as one Ed25519 batch.
+    pub fn record_signature_batch(&self, envelopes: usize, requests: usize) {
+        #[allow(clippy::cast_precision_loss)]
+        {
+            self.signature_batch_envelopes.observe(envelopes as f64);
+            self.signature_batch_requests.observe(requests as f64);
+        }
+    }
+
+    /// A request was refused because the signature checkers' queue was full.
+    pub fn record_signature_overloaded(&self) {
+        self.signature_overloaded.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A mirror round failed.
     pub fn record_mirror_error(&self) {
         self.mirror_errors.fetch_add(1, Ordering::Relaxed);
@@ -265,6 +286,21 @@ impl Metrics {
             &mut out,
             "minhbach_submit_seconds",
             "Time from receiving a submission to answering it.",
+        );
+        self.signature_batch_envelopes.render(
+            &mut out,
+            "minhbach_signature_batch_envelopes",
+            "Signatures verified in one Ed25519 batch by a checker thread.",
+        );
+        self.signature_batch_requests.render(
+            &mut out,
+            "minhbach_signature_batch_requests",
+            "Requests whose signatures one checker batch verified together.",
+        );
+        let _ = writeln!(
+            out,
+            "# HELP minhbach_signature_overloaded_total Requests refused (503) because the signature checkers' queue was full.\n# TYPE minhbach_signature_overloaded_total counter\nminhbach_signature_overloaded_total {}",
+            self.signature_overloaded.load(Ordering::Relaxed)
         );
         let _ = writeln!(out, "# HELP minhbach_rejected_total Statements refused, by rule code.\n# TYPE minhbach_rejected_total counter");
         for (code, n) in self
@@ -385,6 +421,9 @@ mod tests {
         m.record_rejection("overspend");
         m.record_rejection("overspend");
         m.record_witness("w1", "cosigned");
+        m.record_signature_batch(1, 1);
+        m.record_signature_batch(900, 37);
+        m.record_signature_overloaded();
         let text = m.render();
         assert!(text.contains("minhbach_tree_size 1013\n"), "{text}");
         assert!(text.contains("minhbach_appended_entries_total 1003\n"));
@@ -394,6 +433,15 @@ mod tests {
         assert!(text.contains("minhbach_rejected_total{code=\"overspend\"} 2\n"));
         assert!(text
             .contains("minhbach_witness_requests_total{witness=\"w1\",result=\"cosigned\"} 1\n"));
+        assert!(text.contains("minhbach_signature_batch_envelopes_bucket{le=\"1\"} 1\n"));
+        assert!(text.contains("minhbach_signature_batch_envelopes_bucket{le=\"1024\"} 2\n"));
+        assert!(
+            text.contains("minhbach_signature_batch_envelopes_sum 901\n"),
+            "{text}"
+        );
+        assert!(text.contains("minhbach_signature_batch_requests_bucket{le=\"16\"} 1\n"));
+        assert!(text.contains("minhbach_signature_batch_requests_bucket{le=\"64\"} 2\n"));
+        assert!(text.contains("minhbach_signature_overloaded_total 1\n"));
     }
 
     #[test]
