@@ -260,6 +260,14 @@ impl Client {
         self.get_typed(&format!("/api/v1/lookup?ref={}", encode_query(reference)))
     }
 
+    /// `GET /api/v1/entries/{index}`: the entry, its statement decoded.
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub fn entry(&self, index: u64) -> Result<Value, ClientError> {
+        self.get(&format!("/api/v1/entries/{index}"))
+    }
+
     /// `GET /api/v1/receipts/{index}`: the receipt bundle's JSON bytes.
     ///
     /// # Errors

@@ -163,6 +163,57 @@ pub enum Outcome {
     Rejected(String),
 }
 
+/// The fields that say where money went: a logged donation that differs
+/// from the file in any of them is not the same gift.
+const MONEY_FIELDS: [&str; 7] = [
+    "type",
+    "campaign",
+    "account",
+    "amount",
+    "asset",
+    "channel",
+    "external_ref",
+];
+
+/// The outcome of a line whose statement id (or reference) is already on
+/// the log at `index`, where `logged` is that entry's statement: already
+/// present when it records the same gift (the masking of the memo or the
+/// shown name may differ), otherwise a conflict that is reported, never
+/// counted as imported or present.
+#[must_use]
+pub fn compare_logged(p: &Prepared, index: u64, logged: &serde_json::Value) -> Outcome {
+    let here: serde_json::Value = serde_json::from_slice(&p.json).unwrap_or_default();
+    let differences: Vec<String> = MONEY_FIELDS
+        .iter()
+        .filter(|f| logged[**f] != here[**f])
+        .map(|f| {
+            format!(
+                "{f} {} on the log, {} here",
+                plain(&logged[*f]),
+                plain(&here[*f])
+            )
+        })
+        .collect();
+    if differences.is_empty() {
+        Outcome::AlreadyPresent(index)
+    } else {
+        Outcome::Rejected(format!(
+            "conflict: entry {index} already records reference {} differently ({}); the log keeps its entry",
+            plain(&here["external_ref"]),
+            differences.join("; ")
+        ))
+    }
+}
+
+/// A JSON value as a reader would write it (strings without quotes).
+fn plain(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "nothing".to_owned(),
+        other => other.to_string(),
+    }
+}
+
 /// The reconciliation summary of an import.
 #[derive(Clone, Debug, Default)]
 pub struct Summary {
@@ -305,6 +356,62 @@ mod tests {
             memo: memo.into(),
             counterparty: who.map(str::to_owned),
         }
+    }
+
+    #[test]
+    fn a_logged_entry_is_the_same_gift_only_when_its_money_fields_match() {
+        let parsed = Parsed {
+            layout: "test".into(),
+            credits: vec![credit(2, Some("FT1"), "ung ho", Some("NGUYEN VAN A"))],
+            ..Parsed::default()
+        };
+        let now = "2024-09-12T08:00:00Z".parse().unwrap();
+        let p = prepare(
+            &parsed,
+            "yagi-2024",
+            "vcb-1",
+            NameDisplay::Initials,
+            now,
+            &mut Vec::new(),
+        )
+        .pop()
+        .unwrap();
+        let mut logged: serde_json::Value = serde_json::from_slice(&p.json).unwrap();
+        // Another masking of the memo and name, another time: the same gift.
+        logged["memo"] = json!("ung ho (an)");
+        logged["donor_name"] = json!("N.V.A.");
+        logged["time"] = json!("2024-09-13T08:00:00Z");
+        assert_eq!(compare_logged(&p, 7, &logged), Outcome::AlreadyPresent(7));
+        // Another amount or campaign: a conflict naming both values.
+        logged["amount"] = json!(p.amount + 100_000);
+        logged["campaign"] = json!("bao-2024");
+        let Outcome::Rejected(why) = compare_logged(&p, 7, &logged) else {
+            panic!("a different amount was accepted as present");
+        };
+        assert!(
+            why.starts_with("conflict: entry 7 already records reference FT1"),
+            "{why}"
+        );
+        assert!(
+            why.contains(&format!(
+                "amount {} on the log, {} here",
+                p.amount + 100_000,
+                p.amount
+            )),
+            "{why}"
+        );
+        assert!(
+            why.contains("campaign bao-2024 on the log, yagi-2024 here"),
+            "{why}"
+        );
+        // An entry of another type is no donation at all.
+        let Outcome::Rejected(why) = compare_logged(&p, 7, &json!({"type": "disbursement"})) else {
+            panic!("a disbursement was taken for the donation");
+        };
+        assert!(
+            why.contains("type disbursement on the log, donation here"),
+            "{why}"
+        );
     }
 
     #[test]

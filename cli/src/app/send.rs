@@ -12,7 +12,7 @@ use super::{client, print_json, problem_json, problem_line, read, replace_file, 
 use crate::bank::mask::NameDisplay;
 use crate::bank::{self, Format, Layout};
 use crate::client::ItemResult;
-use crate::import::{self, Outcome, Summary};
+use crate::import::{self, compare_logged, Outcome, Summary};
 use crate::keys;
 
 /// The envelopes of a file: one envelope, or a JSON array of them.
@@ -229,9 +229,21 @@ pub(super) fn import_bank(a: &BankImport, json: bool) -> anyhow::Result<()> {
             let outcome = match result {
                 ItemResult::Accepted(x) if x.existing => Outcome::AlreadyPresent(x.index),
                 ItemResult::Accepted(x) => Outcome::Imported(x.index),
-                ItemResult::Refused(pr) if pr.code == "duplicate" => {
-                    Outcome::AlreadyPresent(pr.existing_index.unwrap_or_default())
-                }
+                // The same id with another payload (a later import, another
+                // masking): the same gift only if the money fields agree.
+                ItemResult::Refused(pr) if pr.code == "duplicate" => match pr.existing_index {
+                    Some(index) => {
+                        let entry = client.entry(index).map_err(|e| {
+                            bar.abandon();
+                            anyhow::Error::new(e).context(format!(
+                                "reading entry {index}, which line {} repeats, failed (importing again is safe)",
+                                p.line
+                            ))
+                        })?;
+                        compare_logged(p, index, &entry["statement"])
+                    }
+                    None => Outcome::Rejected(problem_line(&pr)),
+                },
                 ItemResult::Refused(pr) => Outcome::Rejected(problem_line(&pr)),
             };
             summary.record(p, &outcome);

@@ -185,6 +185,29 @@ fn a_statement_is_imported_once_and_reimports_and_overlaps_add_nothing_twice() {
     assert_eq!(new["memo"], json!("ung ho dong bao sdt ******3456"));
     assert_eq!(new["received_at"], json!("2024-09-10T17:00:00Z"));
     assert!(new.get("donor_name").is_none(), "{new}");
+
+    // A corrected export that changes the amount of a logged reference is
+    // a conflict: reported with both amounts, not counted as present, and
+    // the log keeps its entry.
+    let clash = write(
+        dir.path(),
+        "sao-ke-sua.csv",
+        &format!(
+            "{VCB_HEADER}\
+             10/09/2024,5213.45946,,600.000,,ung ho dong bao lu lut\n\
+             12/09/2024,5213.45961,,1.000.000,,ung ho 1 trieu\n"
+        ),
+    );
+    import(&l, &clash, false, &[])
+        .code(1)
+        .says("imported:          0 (0 ₫)")
+        .says("already present:   1 (1.000.000 ₫)")
+        .says("rejected:          1")
+        .says("conflict: entry")
+        .says("amount 500000 on the log, 600000 here")
+        .complains("1 lines rejected");
+    assert_eq!(l.size(), size + 6);
+    assert_eq!(logged_donation(&l, "5213.45946")["amount"], json!(500_000));
 }
 
 #[test]
