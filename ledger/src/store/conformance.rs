@@ -113,62 +113,70 @@ pub fn stale_commit_is_refused<S: LogStore>(store: &S) {
     assert_eq!(store.read_leaves(2, 3), Ok(leaves(2, 1)));
 }
 
+/// A malformed commit: old size, leaves, nodes, metadata, and the reason it
+/// must be refused for.
+type Malformed<'a> = (
+    u64,
+    &'a [Vec<u8>],
+    &'a [(NodeId, Hash)],
+    &'a [(Vec<u8>, Vec<u8>)],
+    &'static str,
+);
+
 /// Malformed commits are refused before anything is written.
 pub fn malformed_commit_writes_nothing<S: LogStore>(store: &S) {
     let leaf = b"x".to_vec();
     let h = merkle::leaf_hash(&leaf);
-    let empty = CommitBatch {
-        old_size: 0,
-        leaves: &[],
-        nodes: &[],
-        root: h,
-        checkpoint: b"c",
-        meta: &[],
-    };
-    assert!(matches!(
-        store.commit(&empty),
-        Err(StoreError::InvalidCommit { .. })
-    ));
-    let beyond = CommitBatch {
-        old_size: 0,
-        leaves: std::slice::from_ref(&leaf),
-        nodes: &[(NodeId { level: 1, index: 0 }, h)],
-        root: h,
-        checkpoint: b"c",
-        meta: &[],
-    };
-    assert!(matches!(
-        store.commit(&beyond),
-        Err(StoreError::InvalidCommit { .. })
-    ));
-    let two = vec![leaf.clone(), leaf.clone()];
-    let missing_node = CommitBatch {
-        old_size: 0,
-        leaves: &two,
-        nodes: &[
-            (NodeId { level: 0, index: 0 }, h),
-            (NodeId { level: 0, index: 1 }, h),
-        ],
-        root: h,
-        checkpoint: b"c",
-        meta: &[],
-    };
-    assert!(matches!(
-        store.commit(&missing_node),
-        Err(StoreError::InvalidCommit { .. })
-    ));
-    let reserved = CommitBatch {
-        old_size: 0,
-        leaves: std::slice::from_ref(&leaf),
-        nodes: &[(NodeId { level: 0, index: 0 }, h)],
-        root: h,
-        checkpoint: b"c",
-        meta: &[(b"_size".to_vec(), b"9".to_vec())],
-    };
-    assert!(matches!(
-        store.commit(&reserved),
-        Err(StoreError::InvalidCommit { .. })
-    ));
+    let one = std::slice::from_ref(&leaf);
+    let two = [leaf.clone(), leaf.clone()];
+    let node = |level, index| (NodeId { level, index }, h);
+    let reserved = [(b"_size".to_vec(), b"9".to_vec())];
+    let cases: [Malformed<'_>; 5] = [
+        (0, &[], &[], &[], "a commit appends at least one leaf"),
+        (
+            0,
+            one,
+            &[node(1, 0)],
+            &[],
+            "node lies beyond the new tree size",
+        ),
+        (
+            2,
+            one,
+            &[node(0, 0)],
+            &[],
+            "node was complete before this batch",
+        ),
+        (
+            0,
+            &two,
+            &[node(0, 0), node(0, 1)],
+            &[],
+            "the nodes are not exactly the subtrees the new leaves complete",
+        ),
+        (
+            0,
+            one,
+            &[node(0, 0)],
+            &reserved,
+            "metadata keys starting with '_' are reserved",
+        ),
+    ];
+    for (old_size, leaves, nodes, meta, reason) in cases {
+        let batch = CommitBatch {
+            old_size,
+            leaves,
+            nodes,
+            root: h,
+            checkpoint: b"c",
+            meta,
+        };
+        assert_eq!(
+            store.commit(&batch),
+            Err(StoreError::InvalidCommit { reason }),
+            "a malformed commit is refused for its own reason"
+        );
+    }
     empty_store(store);
 }
 

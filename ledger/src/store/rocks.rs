@@ -117,15 +117,11 @@ fn pack_nodes(
 ) -> Result<Box<[Hash]>, StoreError> {
     let mut tile = old_size / TILE_LEAVES;
     let mut current: Box<[Hash]> = edge.into();
+    // `CommitBatch::validate` has checked that every node lies in the new
+    // tree, so a tile left behind by a later node is complete.
     let flush = |wb: &mut WriteBatch, tile: u64, current: &mut [Hash]| {
-        if (tile + 1) * TILE_LEAVES > new_size {
-            return Err(StoreError::InvalidCommit {
-                reason: "node hashes leave a tile incomplete",
-            });
-        }
         wb.put_cf(tiles_cf, tile.to_be_bytes(), tile_bytes(current));
         current.fill(Hash::default());
-        Ok(())
     };
     for (id, hash) in nodes {
         if id.level >= RocksStore::PACKED_LEVELS {
@@ -139,13 +135,13 @@ fn pack_nodes(
             });
         }
         while t > tile {
-            flush(wb, tile, &mut current)?;
+            flush(wb, tile, &mut current);
             tile += 1;
         }
         current[packed_position(*id)] = *hash;
     }
     if (tile + 1) * TILE_LEAVES <= new_size {
-        flush(wb, tile, &mut current)?;
+        flush(wb, tile, &mut current);
         tile += 1;
     }
     if tile != new_size / TILE_LEAVES {
@@ -235,17 +231,21 @@ impl RocksStore {
         // of growing a file.
         db_opts.set_recycle_log_file_num(4);
 
-        let table = |block_size: usize| {
+        // `probed`: keys are looked up that may be absent, so a bloom filter
+        // pays, and the index and filter blocks live in the block cache.
+        let table = |block_size: usize, probed: bool| {
             let mut t = BlockBasedOptions::default();
             t.set_block_cache(&cache);
             t.set_block_size(block_size);
-            t.set_cache_index_and_filter_blocks(true);
-            t.set_bloom_filter(10.0, false);
+            if probed {
+                t.set_cache_index_and_filter_blocks(true);
+                t.set_bloom_filter(10.0, false);
+            }
             t
         };
         let mut leaves_opts = Options::default();
         leaves_opts.set_compression_type(DBCompressionType::Lz4);
-        leaves_opts.set_block_based_table_factory(&table(16 << 10));
+        leaves_opts.set_block_based_table_factory(&table(16 << 10, true));
         leaves_opts.set_write_buffer_size(64 << 20);
         // Hashes do not compress; a packed tile is its own block. Tiles are
         // read by proofs for keys that exist, so no bloom filter, and the
@@ -253,15 +253,12 @@ impl RocksStore {
         // rather than going through the block cache on every read.
         let mut tiles_opts = Options::default();
         tiles_opts.set_compression_type(DBCompressionType::None);
-        let mut tiles_table = BlockBasedOptions::default();
-        tiles_table.set_block_cache(&cache);
-        tiles_table.set_block_size(16 << 10);
-        tiles_opts.set_block_based_table_factory(&tiles_table);
+        tiles_opts.set_block_based_table_factory(&table(16 << 10, false));
         tiles_opts.set_optimize_filters_for_hits(true);
         tiles_opts.set_write_buffer_size(32 << 20);
         let mut hashes_opts = Options::default();
         hashes_opts.set_compression_type(DBCompressionType::None);
-        hashes_opts.set_block_based_table_factory(&table(4 << 10));
+        hashes_opts.set_block_based_table_factory(&table(4 << 10, true));
         let meta_opts = Options::default();
 
         let db = DB::open_cf_descriptors(
@@ -318,6 +315,27 @@ impl RocksStore {
     /// Fills the in-memory upper levels from the `hashes` column family and
     /// recomputes the edge tile from its leaves.
     fn load_committed(&mut self) -> Result<(), StoreError> {
+        let upper = self.load_upper()?;
+        let size = self.committed_mut().size;
+        let first = size / TILE_LEAVES * TILE_LEAVES;
+        let mut edge: Box<[Hash]> = vec![Hash::default(); PACKED_HASHES].into();
+        let mut tree = crate::merkle::Tree::new();
+        let mut nodes = Vec::new();
+        for leaf in self.read_leaves(first, size)? {
+            tree.append(crate::merkle::leaf_hash(&leaf), &mut nodes);
+        }
+        // Positions within a tile do not depend on where the tile starts.
+        for (id, hash) in &nodes {
+            edge[packed_position(*id)] = *hash;
+        }
+        let committed = self.committed_mut();
+        committed.upper = upper;
+        committed.edge = edge;
+        Ok(())
+    }
+
+    /// The node hashes of level 8 and above, level by level.
+    fn load_upper(&self) -> Result<Vec<Vec<Hash>>, StoreError> {
         let mut upper = Vec::new();
         for level in Self::PACKED_LEVELS..64 {
             let start = node_key(NodeId { level, index: 0 });
@@ -338,22 +356,7 @@ impl RocksStore {
             }
             upper.push(nodes);
         }
-        let size = self.committed_mut().size;
-        let first = size / TILE_LEAVES * TILE_LEAVES;
-        let mut edge: Box<[Hash]> = vec![Hash::default(); PACKED_HASHES].into();
-        let mut tree = crate::merkle::Tree::new();
-        let mut nodes = Vec::new();
-        for leaf in self.read_leaves(first, size)? {
-            tree.append(crate::merkle::leaf_hash(&leaf), &mut nodes);
-        }
-        // Positions within a tile do not depend on where the tile starts.
-        for (id, hash) in &nodes {
-            edge[packed_position(*id)] = *hash;
-        }
-        let committed = self.committed_mut();
-        committed.upper = upper;
-        committed.edge = edge;
-        Ok(())
+        Ok(upper)
     }
 
     /// The `count` consecutive node hashes of `level` from `start` (a C2SP
@@ -467,7 +470,11 @@ impl RocksStore {
         wo.set_sync(true);
         self.db.write_opt(wb, &wo).map_err(backend)?;
         self.db.flush_wal(true).map_err(backend)?;
-        self.load_committed()?;
+        // The edge tile is the one the last chunk left.
+        let upper = self.load_upper()?;
+        let committed = self.committed_mut();
+        committed.upper = upper;
+        committed.edge = edge;
         Ok(root)
     }
 
@@ -715,6 +722,7 @@ mod tests {
         let root = log.root();
         let proof = log.inclusion_proof(517, 1000).unwrap();
         let proof64 = log.inclusion_proof(64, 1000).unwrap();
+        let last = log.inclusion_proof(999, 1000).unwrap();
         drop(log);
 
         // Damage the derived index: drop one tile and overwrite a node of
@@ -745,6 +753,8 @@ mod tests {
         assert_eq!(log.root(), root);
         assert_eq!(log.inclusion_proof(517, 1000).unwrap(), proof);
         assert_eq!(log.inclusion_proof(64, 1000).unwrap(), proof64);
+        // The edge tile (leaves 768..1000) is the one the rebuild packed.
+        assert_eq!(log.inclusion_proof(999, 1000).unwrap(), last);
         assert_eq!(log.verify_from_leaves(64).unwrap(), root);
         drop(log);
 
@@ -921,6 +931,64 @@ mod tests {
             )
             .unwrap();
         assert_eq!(below, None);
+    }
+
+    #[test]
+    fn node_hashes_that_cannot_fill_the_tiles_are_refused_and_nothing_is_written() {
+        // Batches that pass `CommitBatch::validate` (the right number of
+        // new nodes, all inside the new tree) but cannot be packed.
+        let dir = tempfile::tempdir().unwrap();
+        let store = RocksStore::open(dir.path()).unwrap();
+        let leaves: Vec<Vec<u8>> = (0..512u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        let mut tree = merkle::Tree::new();
+        let mut nodes = Vec::new();
+        for leaf in &leaves {
+            tree.append(merkle::leaf_hash(leaf), &mut nodes);
+        }
+        let batch = |nodes: &[(NodeId, Hash)]| -> Result<(), StoreError> {
+            store.commit(&CommitBatch {
+                old_size: 0,
+                leaves: &leaves,
+                nodes,
+                root: tree.root(),
+                checkpoint: b"c",
+                meta: &[],
+            })
+        };
+        // Tile 1's nodes before tile 0's.
+        let mut reversed = nodes.clone();
+        reversed.reverse();
+        assert_eq!(
+            batch(&reversed),
+            Err(StoreError::InvalidCommit {
+                reason: "node hashes are not in append order"
+            })
+        );
+        // Tile 0's nodes twice and none of tile 1's.
+        let (low, high): (Vec<_>, Vec<_>) = nodes
+            .iter()
+            .partition(|(id, _)| id.level < RocksStore::PACKED_LEVELS && tile_of(*id) == 0);
+        let mut doubled = low.clone();
+        doubled.extend(low.iter().copied());
+        doubled.extend(
+            high.iter()
+                .filter(|(id, _)| id.level >= RocksStore::PACKED_LEVELS),
+        );
+        assert_eq!(doubled.len(), nodes.len());
+        assert_eq!(
+            batch(&doubled),
+            Err(StoreError::InvalidCommit {
+                reason: "node hashes do not cover the new leaves"
+            })
+        );
+        assert_eq!(store.tree_size(), Ok(0));
+        assert_eq!(
+            store.read_leaves(0, 1),
+            Err(StoreError::MissingLeaf { index: 0 })
+        );
+        // The same nodes in append order are accepted.
+        batch(&nodes).unwrap();
+        assert_eq!(merkle::root_at(&store, 512), Ok(tree.root()));
     }
 
     #[test]
