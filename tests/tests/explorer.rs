@@ -120,8 +120,9 @@ async fn tampering(State(mode): State<Arc<AtomicU8>>, req: Request, next: Next) 
         .is_some_and(|ua| ua.contains("Chrome"));
     let response = next.run(req).await;
     let mode = mode.load(Ordering::SeqCst);
-    let wanted = browser && (mode == FLIP_PROOF && path == "/api/v1/proofs/inclusion")
-        || (mode == FLIP_CHECKPOINT && path == "/checkpoint");
+    let wanted = browser
+        && ((mode == FLIP_PROOF && path == "/api/v1/proofs/inclusion")
+            || (mode == FLIP_CHECKPOINT && path == "/checkpoint"));
     if !wanted {
         return response;
     }
