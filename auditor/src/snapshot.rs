@@ -40,7 +40,7 @@ use crate::replay::{Observer, Replay};
 use crate::AuditError;
 
 /// The file's first line: what it is and the format version.
-const MAGIC: &[u8] = b"minhbach-audit replay snapshot v1\n";
+const MAGIC: &[u8] = b"minhbach-audit replay snapshot v2\n";
 
 /// The snapshot's file name in the report directory.
 pub const FILE_NAME: &str = "replay.snapshot";

@@ -99,7 +99,7 @@ fn asset_summary(asset: &Asset, f: &Fund) -> AssetSummary {
 
 /// The summary of one campaign.
 #[must_use]
-pub fn campaign(state: &State, slug: &Slug) -> Option<CampaignSummary> {
+pub fn campaign<H>(state: &State<H>, slug: &Slug) -> Option<CampaignSummary> {
     let c = state.campaign(slug)?;
     Some(CampaignSummary {
         campaign: slug.clone(),
@@ -111,7 +111,7 @@ pub fn campaign(state: &State, slug: &Slug) -> Option<CampaignSummary> {
 
 /// Summaries of every campaign, sorted by slug.
 #[must_use]
-pub fn campaigns(state: &State) -> Vec<CampaignSummary> {
+pub fn campaigns<H>(state: &State<H>) -> Vec<CampaignSummary> {
     state
         .campaigns()
         .filter_map(|(s, _)| campaign(state, s))
@@ -136,7 +136,7 @@ pub struct CoverageCell {
 /// Coverage per (commune, category); cells with fewer than `min_cell` enrolled
 /// (but not zero) have their counts suppressed.
 #[must_use]
-pub fn coverage(state: &State, min_cell: u64) -> Vec<CoverageCell> {
+pub fn coverage<H>(state: &State<H>, min_cell: u64) -> Vec<CoverageCell> {
     state
         .coverage
         .iter()
@@ -174,7 +174,7 @@ pub struct FeedbackSummary {
 /// Feedback per category, with overdue items counted at `as_of` (pass the last
 /// entry's `logged_at`: the core has no clock).
 #[must_use]
-pub fn feedback(state: &State, as_of: DateTime<Utc>) -> Vec<FeedbackSummary> {
+pub fn feedback<H>(state: &State<H>, as_of: DateTime<Utc>) -> Vec<FeedbackSummary> {
     let mut open: BTreeMap<FeedbackCategory, (u64, u64)> = BTreeMap::new();
     for f in state.open_feedback.values() {
         let e = open.entry(f.category).or_default();
@@ -200,6 +200,6 @@ pub fn feedback(state: &State, as_of: DateTime<Utc>) -> Vec<FeedbackSummary> {
 
 /// Every bank balance that did not match the ledger (rule 6.6): never hidden.
 #[must_use]
-pub fn mismatches(state: &State) -> &[Reconciliation] {
+pub fn mismatches<H>(state: &State<H>) -> &[Reconciliation] {
     state.mismatches()
 }

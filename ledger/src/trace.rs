@@ -41,7 +41,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::rules::{Effects, Flow, FlowKind, State};
+use crate::rules::{Effects, Flow, FlowKind, History, State};
 use crate::statement::{Asset, Slug};
 
 /// Collects the [`Flow`]s of accepted entries (O(flows) memory: the server keeps
@@ -155,7 +155,7 @@ impl TraceIndex {
 
     /// Where a donation went; `None` if `donation` is not a donation entry.
     #[must_use]
-    pub fn trace(&self, state: &State, donation: u64) -> Option<Trace> {
+    pub fn trace<H: History>(&self, state: &State<H>, donation: u64) -> Option<Trace> {
         let d = state.donation_record(donation)?;
         let mut out: u64 = 0;
         let mut back: u64 = 0;
@@ -200,8 +200,8 @@ impl TraceIndex {
                 .collect();
         Some(Trace {
             donation,
-            campaign: d.campaign.clone(),
-            asset: d.asset.clone(),
+            campaign: d.campaign,
+            asset: d.asset,
             amount: d.amount,
             reversed_by: d.reversed_by,
             steps,

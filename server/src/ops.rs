@@ -150,7 +150,7 @@ pub fn init(
     let bytes = Leaf::new(now, envelope.clone())
         .encode()
         .map_err(Rejection::from)?;
-    State::default().apply_leaf(&bytes)?;
+    State::new().apply_leaf(&bytes)?;
 
     let dir = DataDir::new(data);
     dir.create()?;

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::state::{id_key, Config, KeyRecord};
+use super::history::{id_key, HistoryMut};
+use super::state::{Config, KeyRecord};
 use super::{Effects, Rejection, State, VerifiedEntry};
 use crate::statement::{Genesis, Role, Statement};
 
@@ -11,7 +12,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-impl State {
+impl<H: HistoryMut> State<H> {
     /// Applies one verified entry (DESIGN 6). On success the state moves past the
     /// entry; on error nothing changes.
     ///
@@ -47,7 +48,7 @@ impl State {
             });
         }
         let id = id_key(s.id().as_str());
-        if let Some(&(existing_index, _)) = self.ids.get(&id) {
+        if let Some((existing_index, _)) = self.history.id(&id) {
             return Err(Rejection::Duplicate {
                 what: super::DuplicateKind::Id { id: s.id().clone() },
                 existing_index,
@@ -60,7 +61,7 @@ impl State {
                 self.dispatch(e, other)?
             }
         };
-        self.ids.insert(id, (e.index, s.kind()));
+        self.history.put_id(id, e.index, s.kind());
         self.next_index += 1;
         self.last_logged_at = Some(e.logged_at);
         Ok(effects)

@@ -37,7 +37,7 @@ impl<'a> Need<'a> {
     }
 }
 
-impl State {
+impl<H> State<H> {
     /// Every signer is granted and not revoked.
     pub(crate) fn check_signers_known(&self, signers: &[KeyId]) -> Result<(), Rejection> {
         for k in signers {

@@ -14,7 +14,7 @@ fn done(e: &VerifiedEntry) -> Effects {
     }
 }
 
-impl State {
+impl<H> State<H> {
     fn check_log_assets<'a>(
         &self,
         assets: impl IntoIterator<Item = &'a Asset>,

@@ -21,6 +21,7 @@
 mod apply;
 mod auth;
 mod governance;
+pub mod history;
 mod money;
 mod people;
 mod rejection;
@@ -29,6 +30,7 @@ mod verify;
 
 use chrono::{DateTime, Utc};
 
+pub use history::{History, HistoryMut, MemoryHistory, Overlay};
 pub use rejection::{DuplicateKind, Rejection, CODES};
 pub use state::{
     Account, Beneficiary, Campaign, Config, Coverage, DisbursementRecord, DonationRecord,
@@ -114,7 +116,7 @@ pub struct BatchRejection {
     pub rejection: Rejection,
 }
 
-impl State {
+impl<H: HistoryMut + Clone> State<H> {
     /// Applies a batch all-or-nothing: either every entry is accepted, in order,
     /// or the state is unchanged. Costs one clone of the state.
     ///

@@ -9,7 +9,8 @@
 use std::collections::VecDeque;
 
 use super::auth::Need;
-use super::state::{ref_key, DisbursementRecord, DonationRecord, Fund, Slice};
+use super::history::{ref_key, HistoryMut};
+use super::state::{DisbursementRecord, DonationRecord, Fund, Slice};
 use super::{
     DuplicateKind, Effects, Flow, FlowKind, Reconciliation, Rejection, State, VerifiedEntry,
 };
@@ -83,7 +84,7 @@ fn flows(slices: &[Slice], campaign: &Slug, kind: &FlowKind) -> Vec<Flow> {
         .collect()
 }
 
-impl State {
+impl<H: HistoryMut> State<H> {
     fn fund(&self, campaign: &Slug, asset: &Asset) -> Result<&Fund, Rejection> {
         self.any_campaign(campaign)?
             .funds
@@ -138,7 +139,7 @@ impl State {
         d: &Donation,
     ) -> Result<Effects, Rejection> {
         let rk = ref_key(d.channel, d.external_ref.as_str());
-        if let Some(&existing_index) = self.refs.get(&rk) {
+        if let Some(existing_index) = self.history.reference(&rk) {
             return Err(Rejection::Duplicate {
                 what: DuplicateKind::ExternalRef {
                     channel: d.channel.as_str(),
@@ -177,8 +178,8 @@ impl State {
                 amount,
             });
         }
-        self.refs.insert(rk, e.index);
-        self.donations.insert(
+        self.history.put_reference(rk, e.index);
+        self.history.put_donation(
             e.index,
             DonationRecord {
                 leaf_hash: e.leaf_hash,
@@ -369,7 +370,7 @@ impl State {
             self.mark_reached(commit, true);
         }
         let out = flows(&slices, &d.campaign, &FlowKind::Disbursed);
-        self.disbursements.insert(
+        self.history.put_disbursement(
             e.index,
             DisbursementRecord {
                 leaf_hash: e.leaf_hash,
@@ -399,9 +400,9 @@ impl State {
         a: &Acknowledgment,
     ) -> Result<Effects, Rejection> {
         let index = a.disbursement.index;
-        let d = self
-            .disbursements
-            .get(&index)
+        let mut d = self
+            .history
+            .disbursement(index)
             .ok_or(Rejection::UnknownDisbursement { index })?;
         if d.leaf_hash != a.disbursement.leaf_hash {
             return Err(Rejection::LeafHashMismatch { index });
@@ -428,10 +429,9 @@ impl State {
         let fund_ack = add(self.fund(&d.campaign, &d.asset)?.acknowledged, amount)?;
         let (campaign, asset) = (d.campaign.clone(), d.asset.clone());
         // Checks done: mutate.
-        if let Some(d) = self.disbursements.get_mut(&index) {
-            d.acknowledged += amount;
-            d.slices = Vec::new();
-        }
+        d.acknowledged += amount;
+        d.slices = Vec::new();
+        self.history.put_disbursement(index, d);
         if let Some(f) = self.fund_mut(&campaign, &asset) {
             f.acknowledged = fund_ack;
         }
@@ -447,10 +447,10 @@ impl State {
         r: &Reversal,
     ) -> Result<Effects, Rejection> {
         let index = r.target.index;
-        if self.donations.contains_key(&index) {
-            self.reverse_donation(e, r)
-        } else if self.disbursements.contains_key(&index) {
-            self.reverse_disbursement(e, r)
+        if let Some(d) = self.history.donation(index) {
+            self.reverse_donation(e, r, d)
+        } else if let Some(d) = self.history.disbursement(index) {
+            self.reverse_disbursement(e, r, d)
         } else if index < self.next_index {
             Err(Rejection::NotReversible {
                 index,
@@ -462,11 +462,13 @@ impl State {
         }
     }
 
-    fn reverse_donation(&mut self, e: &VerifiedEntry, r: &Reversal) -> Result<Effects, Rejection> {
+    fn reverse_donation(
+        &mut self,
+        e: &VerifiedEntry,
+        r: &Reversal,
+        mut d: DonationRecord,
+    ) -> Result<Effects, Rejection> {
         let index = r.target.index;
-        let Some(d) = self.donations.get(&index) else {
-            return Err(Rejection::UnknownEntry { index });
-        };
         if d.leaf_hash != r.target.leaf_hash {
             return Err(Rejection::LeafHashMismatch { index });
         }
@@ -524,9 +526,8 @@ impl State {
         if let Some(v) = acc {
             self.set_account(account.as_ref(), v);
         }
-        if let Some(d) = self.donations.get_mut(&index) {
-            d.reversed_by = Some(e.index);
-        }
+        d.reversed_by = Some(e.index);
+        self.history.put_donation(index, d);
         Ok(Effects {
             index: e.index,
             flows: out,
@@ -538,11 +539,9 @@ impl State {
         &mut self,
         e: &VerifiedEntry,
         r: &Reversal,
+        d: DisbursementRecord,
     ) -> Result<Effects, Rejection> {
         let index = r.target.index;
-        let Some(d) = self.disbursements.get(&index) else {
-            return Err(Rejection::UnknownEntry { index });
-        };
         if d.leaf_hash != r.target.leaf_hash {
             return Err(Rejection::LeafHashMismatch { index });
         }
@@ -583,7 +582,6 @@ impl State {
             )?),
             None => None,
         };
-        let d = d.clone();
         // Checks done: mutate.
         if let Some(f) = self.fund_mut(&d.campaign, &d.asset) {
             f.balance = balance;
@@ -599,16 +597,21 @@ impl State {
         if let Some(b) = &d.beneficiary {
             self.mark_reached(b, false);
         }
-        if let Some(rec) = self.disbursements.get_mut(&index) {
-            rec.reversed_by = Some(e.index);
-            rec.slices = Vec::new();
-        }
         let kind = FlowKind::Restored {
             disbursement: index,
         };
+        let restored = flows(&d.slices, &d.campaign, &kind);
+        self.history.put_disbursement(
+            index,
+            DisbursementRecord {
+                reversed_by: Some(e.index),
+                slices: Vec::new(),
+                ..d
+            },
+        );
         Ok(Effects {
             index: e.index,
-            flows: flows(&d.slices, &d.campaign, &kind),
+            flows: restored,
             reconciliation: None,
         })
     }

@@ -5,6 +5,7 @@ use chrono::Duration;
 
 use super::auth::Need;
 use super::state::{Beneficiary, FeedbackRecord};
+use super::HistoryMut;
 use super::{DuplicateKind, Effects, Rejection, State, VerifiedEntry};
 use crate::statement::{
     BeneficiaryEnroll, BeneficiaryUpdate, Commitment, FeedbackOpen, FeedbackResolve, Role,
@@ -18,7 +19,7 @@ fn done(e: &VerifiedEntry) -> Effects {
     }
 }
 
-impl State {
+impl<H: HistoryMut> State<H> {
     /// Adds (`sign = true`) or removes a beneficiary from the coverage counts.
     fn count_coverage(&mut self, b: &Beneficiary, add: bool) {
         if !b.active {

@@ -2,17 +2,17 @@
 //!
 //! Its size grows with the number of keys, campaigns, accounts, beneficiaries,
 //! regions reached and open items (unconsumed inflow slices, unresolved
-//! feedback). Three indexes grow with the log: statement ids and external
-//! references (16-byte digests, for uniqueness, rule 6.2) and one small record
-//! per donation and disbursement (for reversals, acknowledgments and traces).
-//! No statement is kept whole.
+//! feedback), not with the log's length. What does grow with the log (statement
+//! ids and external references for uniqueness, one small record per donation
+//! and disbursement) is the [`History`], which the state reaches through a
+//! trait so that it can live outside memory. No statement is kept whole.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
+use super::history::{id_key, ref_key, History, MemoryHistory};
 use crate::region::RegionCode;
 use crate::statement::{
     AccountKind, ApprovalPolicy, Asset, BeneficiaryCategory, Cause, Channel, Commitment, Digest,
@@ -20,30 +20,16 @@ use crate::statement::{
     Title, UnitRate,
 };
 
-/// A 16-byte digest of an id or reference (collision-resistant, deterministic).
-pub(crate) type Key16 = [u8; 16];
-
-pub(crate) fn key16(domain: u8, parts: &[&[u8]]) -> Key16 {
-    let mut h = Sha256::new();
-    h.update([domain]);
-    for p in parts {
-        h.update((p.len() as u64).to_be_bytes());
-        h.update(p);
-    }
-    let full = h.finalize();
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&full[..16]);
-    out
-}
-
 /// The state of the rules after some prefix of the log.
 ///
 /// It serializes (serde) so that a verifier can save it and resume later.
 /// Deserializing does not check it against any rule: load only a state you
 /// saved yourself and tied to what it was computed from (the auditor ties it
 /// to a signed checkpoint, the tree's frontier and a digest).
+///
+/// `H` is where the log's past is kept ([`History`]); by default in memory.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct State {
+pub struct State<H = MemoryHistory> {
     pub(crate) next_index: u64,
     pub(crate) last_logged_at: Option<DateTime<Utc>>,
     pub(crate) config: Option<Config>,
@@ -52,14 +38,11 @@ pub struct State {
     pub(crate) campaigns: BTreeMap<Slug, Campaign>,
     pub(crate) accounts: BTreeMap<Slug, Account>,
     pub(crate) beneficiaries: HashMap<Commitment, Beneficiary>,
-    pub(crate) ids: HashMap<Key16, (u64, StatementKind)>,
-    pub(crate) refs: HashMap<Key16, u64>,
-    pub(crate) donations: HashMap<u64, DonationRecord>,
-    pub(crate) disbursements: HashMap<u64, DisbursementRecord>,
     pub(crate) open_feedback: HashMap<u64, FeedbackRecord>,
     pub(crate) feedback_stats: BTreeMap<FeedbackCategory, FeedbackStats>,
     pub(crate) coverage: BTreeMap<(RegionCode, BeneficiaryCategory), Coverage>,
     pub(crate) mismatches: Vec<Reconciliation>,
+    pub(crate) history: H,
 }
 
 /// The log's constants, from genesis.
@@ -342,10 +325,44 @@ pub struct Coverage {
 }
 
 impl State {
-    /// An empty state, before genesis.
+    /// An empty state, before genesis, with its history in memory.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+}
+
+impl<H> State<H> {
+    /// An empty state, before genesis, over `history` (which must be empty
+    /// too, or hold exactly what the entries to come will be checked against).
+    pub fn with_history(history: H) -> Self {
+        Self {
+            next_index: 0,
+            last_logged_at: None,
+            config: None,
+            keys: HashMap::new(),
+            governance_active: 0,
+            campaigns: BTreeMap::new(),
+            accounts: BTreeMap::new(),
+            beneficiaries: HashMap::new(),
+            open_feedback: HashMap::new(),
+            feedback_stats: BTreeMap::new(),
+            coverage: BTreeMap::new(),
+            mismatches: Vec::new(),
+            history,
+        }
+    }
+
+    /// The log's past as the rules keep it.
+    pub fn history(&self) -> &H {
+        &self.history
+    }
+
+    /// The history, to commit or take its pending writes (see
+    /// [`Overlay`](super::Overlay)). Changing its records otherwise breaks
+    /// the rules' invariants.
+    pub fn history_mut(&mut self) -> &mut H {
+        &mut self.history
     }
 
     /// The index the next entry must have (= entries applied so far).
@@ -409,37 +426,15 @@ impl State {
         self.beneficiaries.get(c)
     }
 
-    /// A donation's record.
-    #[must_use]
-    pub fn donation_record(&self, index: u64) -> Option<&DonationRecord> {
-        self.donations.get(&index)
-    }
-
-    /// A disbursement's record.
-    #[must_use]
-    pub fn disbursement_record(&self, index: u64) -> Option<&DisbursementRecord> {
-        self.disbursements.get(&index)
-    }
-
-    /// The entry that used a statement id, and its type.
-    #[must_use]
-    pub fn entry_of_id(&self, id: &str) -> Option<(u64, StatementKind)> {
-        self.ids.get(&id_key(id)).copied()
-    }
-
-    /// The donation entry with this (channel, external reference).
-    #[must_use]
-    pub fn entry_of_ref(&self, channel: Channel, external_ref: &str) -> Option<u64> {
-        self.refs.get(&ref_key(channel, external_ref)).copied()
-    }
-
     /// Every bank balance that did not match the ledger, in log order.
     #[must_use]
     pub fn mismatches(&self) -> &[Reconciliation] {
         &self.mismatches
     }
 
-    /// Rough heap size in bytes of the state, for the benchmark's growth check.
+    /// Rough heap size in bytes of the live state, without the history: it
+    /// follows keys, campaigns, accounts, beneficiaries, regions and open
+    /// items, not the log's length (the rules benchmark checks it).
     #[must_use]
     pub fn approx_bytes(&self) -> usize {
         let queue: usize = self
@@ -448,32 +443,23 @@ impl State {
             .flat_map(|c| c.funds.values())
             .map(|f| f.queue.len() * 16 + f.out_by_region.len() * 48)
             .sum();
-        let disb: usize = self
-            .disbursements
-            .values()
-            .map(|d| 160 + d.slices.len() * 16)
-            .sum();
-        self.ids.len() * 40
-            + self.refs.len() * 32
-            + self.donations.len() * 120
-            + disb
-            + self.beneficiaries.len() * 96
+        self.beneficiaries.len() * 96
             + self.open_feedback.len() * 80
             + self.coverage.len() * 64
             + self.keys.len() * 256
             + self.campaigns.len() * 512
             + self.accounts.len() * 256
+            + self.mismatches.len() * 96
             + queue
     }
 
-    /// Counts of what the state holds: (ids, donations, disbursements,
-    /// beneficiaries, open slices, open feedback).
+    /// Counts of what the live state holds.
     #[must_use]
     pub fn sizes(&self) -> StateSizes {
         StateSizes {
-            ids: self.ids.len(),
-            donations: self.donations.len(),
-            disbursements: self.disbursements.len(),
+            keys: self.keys.len(),
+            campaigns: self.campaigns.len(),
+            accounts: self.accounts.len(),
             beneficiaries: self.beneficiaries.len(),
             open_slices: self
                 .campaigns
@@ -486,27 +472,45 @@ impl State {
     }
 }
 
+impl<H: History> State<H> {
+    /// A donation's record.
+    #[must_use]
+    pub fn donation_record(&self, index: u64) -> Option<DonationRecord> {
+        self.history.donation(index)
+    }
+
+    /// A disbursement's record.
+    #[must_use]
+    pub fn disbursement_record(&self, index: u64) -> Option<DisbursementRecord> {
+        self.history.disbursement(index)
+    }
+
+    /// The entry that used a statement id, and its type.
+    #[must_use]
+    pub fn entry_of_id(&self, id: &str) -> Option<(u64, StatementKind)> {
+        self.history.id(&id_key(id))
+    }
+
+    /// The donation entry with this (channel, external reference).
+    #[must_use]
+    pub fn entry_of_ref(&self, channel: Channel, external_ref: &str) -> Option<u64> {
+        self.history.reference(&ref_key(channel, external_ref))
+    }
+}
+
 /// How many items of each kind a [`State`] holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StateSizes {
-    /// Statement ids.
-    pub ids: usize,
-    /// Donation records.
-    pub donations: usize,
-    /// Disbursement records.
-    pub disbursements: usize,
+    /// Signer keys, granted or revoked.
+    pub keys: usize,
+    /// Campaigns.
+    pub campaigns: usize,
+    /// Receiving accounts.
+    pub accounts: usize,
     /// Beneficiaries.
     pub beneficiaries: usize,
     /// Unspent slices in all queues.
     pub open_slices: usize,
     /// Unresolved feedback.
     pub open_feedback: usize,
-}
-
-pub(crate) fn id_key(id: &str) -> Key16 {
-    key16(1, &[id.as_bytes()])
-}
-
-pub(crate) fn ref_key(channel: Channel, r: &str) -> Key16 {
-    key16(2, &[channel.as_str().as_bytes(), r.as_bytes()])
 }

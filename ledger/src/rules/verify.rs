@@ -35,7 +35,7 @@ impl From<LeafError> for Rejection {
     }
 }
 
-impl State {
+impl<H> State<H> {
     /// The Ed25519 key of a key id, for envelope verification (revoked keys
     /// included: the rules then answer `key_revoked`).
     #[must_use]
@@ -91,7 +91,9 @@ impl State {
             signers,
         })
     }
+}
 
+impl<H: super::HistoryMut> State<H> {
     /// Verifies and applies leaf bytes as the next entry (the auditor's replay).
     ///
     /// # Errors

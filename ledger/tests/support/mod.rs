@@ -232,6 +232,75 @@ impl World {
     }
 }
 
+/// Enrolls households 2..200 in the Lào Cai ward (the relief flow pays them).
+pub fn enroll_households(w: &mut World) {
+    for p in 2..200 {
+        w.ok(step(
+            json!({"type": "beneficiary.enroll", "beneficiary": person(p).to_hex(), "region": LAO_CAI_WARD,
+                   "category": "disaster_affected", "priority": 2}),
+            &["field"],
+        ));
+    }
+}
+
+/// A relief campaign's steady flow of `n` entries after
+/// [`enroll_households`]: 70 % donations, 15 % disbursements to enrolled
+/// households, 10 % acknowledgments, 5 % feedback opened and resolved. Each
+/// disbursement pays out up to 5,000,000 ₫ of what the campaign holds, so money
+/// does not pile up: the open items (unspent slices, open feedback) stay few
+/// however long the log grows.
+pub fn relief_flow(w: &mut World, n: usize) {
+    let start = w.entries.len();
+    let mut last_disbursement = None;
+    let mut i = 0u64;
+    while w.entries.len() - start < n {
+        i += 1;
+        match i % 20 {
+            0..=13 => {
+                w.donation(1_000_000 + i % 977, &format!("FT24{i:012}"));
+            }
+            14..=16 => {
+                let balance = w.state.campaign(&slug(YAGI)).unwrap().funds[&asset("VND")].balance;
+                let amount = balance.min(5_000_000);
+                if amount > 0 {
+                    let d = w.disburse(amount, 1 + (i % 199) as u32);
+                    last_disbursement = Some((d, amount));
+                }
+            }
+            17 | 18 => {
+                if let Some((d, amount)) = last_disbursement.take() {
+                    let r = w.entry_ref(d);
+                    w.ok(step(
+                        json!({"type": "acknowledgment", "disbursement": r, "amount": amount}),
+                        &["field"],
+                    ));
+                }
+            }
+            _ => {
+                let id = format!("fb-{i}");
+                w.ok(step(
+                    json!({"type": "feedback.open", "id": id, "category": "request", "region": LAO_CAI_WARD,
+                           "text_hash": "cd".repeat(32)}),
+                    &["field"],
+                ));
+                w.ok(step(
+                    json!({"type": "feedback.resolve", "feedback": id, "outcome": "resolved",
+                           "response_hash": "ef".repeat(32)}),
+                    &["field"],
+                ));
+            }
+        }
+    }
+}
+
+pub fn slug(s: &str) -> minhbach_ledger::statement::Slug {
+    serde_json::from_value(json!(s)).unwrap()
+}
+
+pub fn asset(s: &str) -> minhbach_ledger::statement::Asset {
+    serde_json::from_value(json!(s)).unwrap()
+}
+
 pub fn donation(campaign: &str, amount: u64, r: &str) -> Step {
     let (account, signer) = if campaign == YAGI {
         ("vcb-1", "intake")

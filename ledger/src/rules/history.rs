@@ -1,0 +1,299 @@
+//! What the rules look up from the log's past.
+//!
+//! A [`State`](super::State) holds only what is live: keys, campaigns and their
+//! queues of unspent slices, accounts, beneficiaries, regions, open feedback.
+//! Its size follows those, not the log's length. Four lookups do grow with the
+//! log, one record per entry at most, and live here instead, behind a trait,
+//! so that each verifier keeps them where it can afford to:
+//!
+//! * statement ids, for uniqueness (rule 6.2), as 16-byte digests;
+//! * donation references per channel, for idempotency (rule 6.2);
+//! * one record per donation, for reversals and traces;
+//! * one record per disbursement, for acknowledgments, reversals and traces.
+//!
+//! [`MemoryHistory`] keeps them in hash maps (tests, the auditor). The server
+//! keeps them in its store, written in the same commit as the entries, through
+//! an [`Overlay`]: the writes of the batch being sequenced sit in memory on top
+//! of the committed history until the commit, and are dropped if it fails.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::state::{DisbursementRecord, DonationRecord};
+use crate::statement::{Channel, StatementKind};
+
+/// A 16-byte digest of a statement id ([`id_key`]) or of a donation's
+/// (channel, reference) ([`ref_key`]): collision-resistant, deterministic.
+pub type HistoryKey = [u8; 16];
+
+fn key16(domain: u8, parts: &[&[u8]]) -> HistoryKey {
+    let mut h = Sha256::new();
+    h.update([domain]);
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    let full = h.finalize();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&full[..16]);
+    out
+}
+
+/// The history key of a statement id.
+#[must_use]
+pub fn id_key(id: &str) -> HistoryKey {
+    key16(1, &[id.as_bytes()])
+}
+
+/// The history key of a donation's (channel, external reference).
+#[must_use]
+pub fn ref_key(channel: Channel, external_ref: &str) -> HistoryKey {
+    key16(2, &[channel.as_str().as_bytes(), external_ref.as_bytes()])
+}
+
+/// Reads of the log's past (see the module documentation).
+pub trait History {
+    /// The entry that used this statement id, and its type.
+    fn id(&self, key: &HistoryKey) -> Option<(u64, StatementKind)>;
+    /// The donation entry with this (channel, reference).
+    fn reference(&self, key: &HistoryKey) -> Option<u64>;
+    /// The record of the donation at `index`.
+    fn donation(&self, index: u64) -> Option<DonationRecord>;
+    /// The record of the disbursement at `index`.
+    fn disbursement(&self, index: u64) -> Option<DisbursementRecord>;
+}
+
+/// Writes of the rules to the log's past. A write replaces what was there.
+pub trait HistoryMut: History {
+    /// Records the entry that used a statement id.
+    fn put_id(&mut self, key: HistoryKey, index: u64, kind: StatementKind);
+    /// Records the donation entry of a (channel, reference).
+    fn put_reference(&mut self, key: HistoryKey, index: u64);
+    /// Records (or updates) a donation.
+    fn put_donation(&mut self, index: u64, record: DonationRecord);
+    /// Records (or updates) a disbursement.
+    fn put_disbursement(&mut self, index: u64, record: DisbursementRecord);
+}
+
+/// The history in hash maps.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryHistory {
+    ids: HashMap<HistoryKey, (u64, StatementKind)>,
+    refs: HashMap<HistoryKey, u64>,
+    donations: HashMap<u64, DonationRecord>,
+    disbursements: HashMap<u64, DisbursementRecord>,
+}
+
+impl MemoryHistory {
+    /// An empty history.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether nothing is recorded.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+            && self.refs.is_empty()
+            && self.donations.is_empty()
+            && self.disbursements.is_empty()
+    }
+
+    /// How many records of each kind it holds.
+    #[must_use]
+    pub fn sizes(&self) -> HistorySizes {
+        HistorySizes {
+            ids: self.ids.len(),
+            references: self.refs.len(),
+            donations: self.donations.len(),
+            disbursements: self.disbursements.len(),
+        }
+    }
+
+    /// Rough heap size in bytes.
+    #[must_use]
+    pub fn approx_bytes(&self) -> usize {
+        let disbursements: usize = self
+            .disbursements
+            .values()
+            .map(|d| 160 + d.slices.len() * 16)
+            .sum();
+        self.ids.len() * 40 + self.refs.len() * 32 + self.donations.len() * 120 + disbursements
+    }
+
+    /// Every statement id recorded, in no particular order.
+    pub fn ids(&self) -> impl Iterator<Item = (&HistoryKey, u64, StatementKind)> {
+        self.ids.iter().map(|(k, &(i, kind))| (k, i, kind))
+    }
+
+    /// Every reference recorded, in no particular order.
+    pub fn references(&self) -> impl Iterator<Item = (&HistoryKey, u64)> {
+        self.refs.iter().map(|(k, &i)| (k, i))
+    }
+
+    /// Every donation recorded, in no particular order.
+    pub fn donations(&self) -> impl Iterator<Item = (u64, &DonationRecord)> {
+        self.donations.iter().map(|(&i, d)| (i, d))
+    }
+
+    /// Every disbursement recorded, in no particular order.
+    pub fn disbursements(&self) -> impl Iterator<Item = (u64, &DisbursementRecord)> {
+        self.disbursements.iter().map(|(&i, d)| (i, d))
+    }
+
+    /// Moves every record of `other` in, replacing what was there.
+    pub fn absorb(&mut self, other: MemoryHistory) {
+        self.ids.extend(other.ids);
+        self.refs.extend(other.refs);
+        self.donations.extend(other.donations);
+        self.disbursements.extend(other.disbursements);
+    }
+}
+
+impl History for MemoryHistory {
+    fn id(&self, key: &HistoryKey) -> Option<(u64, StatementKind)> {
+        self.ids.get(key).copied()
+    }
+
+    fn reference(&self, key: &HistoryKey) -> Option<u64> {
+        self.refs.get(key).copied()
+    }
+
+    fn donation(&self, index: u64) -> Option<DonationRecord> {
+        self.donations.get(&index).cloned()
+    }
+
+    fn disbursement(&self, index: u64) -> Option<DisbursementRecord> {
+        self.disbursements.get(&index).cloned()
+    }
+}
+
+impl HistoryMut for MemoryHistory {
+    fn put_id(&mut self, key: HistoryKey, index: u64, kind: StatementKind) {
+        self.ids.insert(key, (index, kind));
+    }
+
+    fn put_reference(&mut self, key: HistoryKey, index: u64) {
+        self.refs.insert(key, index);
+    }
+
+    fn put_donation(&mut self, index: u64, record: DonationRecord) {
+        self.donations.insert(index, record);
+    }
+
+    fn put_disbursement(&mut self, index: u64, record: DisbursementRecord) {
+        self.disbursements.insert(index, record);
+    }
+}
+
+/// How many records a [`MemoryHistory`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistorySizes {
+    /// Statement ids.
+    pub ids: usize,
+    /// Donation references.
+    pub references: usize,
+    /// Donation records.
+    pub donations: usize,
+    /// Disbursement records.
+    pub disbursements: usize,
+}
+
+/// A committed history `B` with the writes not yet committed on top: reads
+/// see the pending writes first. Cloning it clones the base handle and the
+/// pending writes only.
+#[derive(Clone, Debug, Default)]
+pub struct Overlay<B> {
+    base: B,
+    pending: MemoryHistory,
+}
+
+impl<B: History> Overlay<B> {
+    /// Nothing pending over `base`.
+    pub fn new(base: B) -> Self {
+        Self {
+            base,
+            pending: MemoryHistory::new(),
+        }
+    }
+
+    /// The committed history.
+    pub fn base(&self) -> &B {
+        &self.base
+    }
+
+    /// The writes since the last [`Overlay::take_pending`].
+    #[must_use]
+    pub fn pending(&self) -> &MemoryHistory {
+        &self.pending
+    }
+
+    /// Takes the pending writes (to commit them to the base's store, after
+    /// which the base reads them back).
+    pub fn take_pending(&mut self) -> MemoryHistory {
+        std::mem::take(&mut self.pending)
+    }
+}
+
+impl<B: History> History for Overlay<B> {
+    fn id(&self, key: &HistoryKey) -> Option<(u64, StatementKind)> {
+        self.pending.id(key).or_else(|| self.base.id(key))
+    }
+
+    fn reference(&self, key: &HistoryKey) -> Option<u64> {
+        self.pending
+            .reference(key)
+            .or_else(|| self.base.reference(key))
+    }
+
+    fn donation(&self, index: u64) -> Option<DonationRecord> {
+        self.pending
+            .donation(index)
+            .or_else(|| self.base.donation(index))
+    }
+
+    fn disbursement(&self, index: u64) -> Option<DisbursementRecord> {
+        self.pending
+            .disbursement(index)
+            .or_else(|| self.base.disbursement(index))
+    }
+}
+
+impl<B: History> HistoryMut for Overlay<B> {
+    fn put_id(&mut self, key: HistoryKey, index: u64, kind: StatementKind) {
+        self.pending.put_id(key, index, kind);
+    }
+
+    fn put_reference(&mut self, key: HistoryKey, index: u64) {
+        self.pending.put_reference(key, index);
+    }
+
+    fn put_donation(&mut self, index: u64, record: DonationRecord) {
+        self.pending.put_donation(index, record);
+    }
+
+    fn put_disbursement(&mut self, index: u64, record: DisbursementRecord) {
+        self.pending.put_disbursement(index, record);
+    }
+}
+
+impl<B: History + ?Sized> History for std::sync::Arc<B> {
+    fn id(&self, key: &HistoryKey) -> Option<(u64, StatementKind)> {
+        (**self).id(key)
+    }
+
+    fn reference(&self, key: &HistoryKey) -> Option<u64> {
+        (**self).reference(key)
+    }
+
+    fn donation(&self, index: u64) -> Option<DonationRecord> {
+        (**self).donation(index)
+    }
+
+    fn disbursement(&self, index: u64) -> Option<DisbursementRecord> {
+        (**self).disbursement(index)
+    }
+}
