@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use minhbach_ledger::rules::history::HistoryKey;
 use minhbach_ledger::rules::{
-    DisbursementRecord, DonationRecord, History, MemoryHistory, Overlay, State,
+    DisbursementRecord, DonationRecord, History, HistoryMut, MemoryHistory, Overlay, State,
 };
 use minhbach_ledger::statement::{Channel, StatementKind};
 use serde_json::json;
@@ -40,7 +40,7 @@ fn the_live_state_follows_open_items_not_the_log() {
     assert!(sb <= sa + 20 * 16, "live state {sa} -> {sb} bytes");
     // While the history grew with the log, so the check above can fail.
     let (ha, hb) = (short.state.history().sizes(), long.state.history().sizes());
-    assert!(hb.ids >= 4 * ha.ids - 4 * 400, "{ha:?} -> {hb:?}");
+    assert!(hb.ids > 3 * ha.ids, "{ha:?} -> {hb:?}");
     assert!(hb.donations > 3 * ha.donations, "{ha:?} -> {hb:?}");
     assert!(hb.disbursements > 3 * ha.disbursements, "{ha:?} -> {hb:?}");
     assert!(long.state.history().approx_bytes() > 3 * short.state.history().approx_bytes());
@@ -65,6 +65,25 @@ impl History for Committed {
     }
 }
 
+impl Committed {
+    /// Writes pending records the way a store does: one put per record.
+    fn commit(&self, pending: &MemoryHistory) {
+        let mut h = self.0.write().unwrap();
+        for (key, index, kind) in pending.ids() {
+            h.put_id(*key, index, kind);
+        }
+        for (key, index) in pending.references() {
+            h.put_reference(*key, index);
+        }
+        for (index, d) in pending.donations() {
+            h.put_donation(index, d.clone());
+        }
+        for (index, d) in pending.disbursements() {
+            h.put_disbursement(index, d.clone());
+        }
+    }
+}
+
 #[test]
 fn rules_over_an_overlay_agree_with_rules_in_memory() {
     let w = flow(3_000);
@@ -81,12 +100,11 @@ fn rules_over_an_overlay_agree_with_rules_in_memory() {
         if n % 2 == 1 {
             let pending = overlaid.history_mut().take_pending();
             assert!(!pending.is_empty());
-            committed.0.write().unwrap().absorb(pending);
+            committed.commit(&pending);
             assert!(overlaid.history().pending().is_empty());
         }
     }
-    let pending = overlaid.history_mut().take_pending();
-    committed.0.write().unwrap().absorb(pending);
+    committed.commit(&overlaid.history_mut().take_pending());
     assert_eq!(*committed.0.read().unwrap(), *in_memory.history());
     assert_eq!(overlaid.sizes(), in_memory.sizes());
     assert_eq!(overlaid.approx_bytes(), in_memory.approx_bytes());

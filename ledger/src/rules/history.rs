@@ -143,14 +143,6 @@ impl MemoryHistory {
     pub fn disbursements(&self) -> impl Iterator<Item = (u64, &DisbursementRecord)> {
         self.disbursements.iter().map(|(&i, d)| (i, d))
     }
-
-    /// Moves every record of `other` in, replacing what was there.
-    pub fn absorb(&mut self, other: MemoryHistory) {
-        self.ids.extend(other.ids);
-        self.refs.extend(other.refs);
-        self.donations.extend(other.donations);
-        self.disbursements.extend(other.disbursements);
-    }
 }
 
 impl History for MemoryHistory {
@@ -277,23 +269,5 @@ impl<B: History> HistoryMut for Overlay<B> {
 
     fn put_disbursement(&mut self, index: u64, record: DisbursementRecord) {
         self.pending.put_disbursement(index, record);
-    }
-}
-
-impl<B: History + ?Sized> History for std::sync::Arc<B> {
-    fn id(&self, key: &HistoryKey) -> Option<(u64, StatementKind)> {
-        (**self).id(key)
-    }
-
-    fn reference(&self, key: &HistoryKey) -> Option<u64> {
-        (**self).reference(key)
-    }
-
-    fn donation(&self, index: u64) -> Option<DonationRecord> {
-        (**self).donation(index)
-    }
-
-    fn disbursement(&self, index: u64) -> Option<DisbursementRecord> {
-        (**self).disbursement(index)
     }
 }

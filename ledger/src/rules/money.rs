@@ -427,14 +427,13 @@ impl<H: HistoryMut> State<H> {
             });
         }
         let fund_ack = add(self.fund(&d.campaign, &d.asset)?.acknowledged, amount)?;
-        let (campaign, asset) = (d.campaign.clone(), d.asset.clone());
         // Checks done: mutate.
+        if let Some(f) = self.fund_mut(&d.campaign, &d.asset) {
+            f.acknowledged = fund_ack;
+        }
         d.acknowledged += amount;
         d.slices = Vec::new();
         self.history.put_disbursement(index, d);
-        if let Some(f) = self.fund_mut(&campaign, &asset) {
-            f.acknowledged = fund_ack;
-        }
         Ok(Effects {
             index: e.index,
             ..Effects::default()
@@ -496,35 +495,29 @@ impl<H: HistoryMut> State<H> {
             }
             None => None,
         };
-        let (campaign, asset, amount, account) = (
-            d.campaign.clone(),
-            d.asset.clone(),
-            d.amount,
-            d.account.clone(),
-        );
         // Checks done: mutate.
         let mut out = Vec::new();
-        if let Some(f) = self.fund_mut(&campaign, &asset) {
+        if let Some(f) = self.fund_mut(&d.campaign, &d.asset) {
             f.balance = balance;
             f.donations_reversed = reversed;
-            let own = remove_origin(&mut f.queue, index, amount);
+            let own = remove_origin(&mut f.queue, index, d.amount);
             if own > 0 {
                 out.push(Flow {
                     origin: index,
                     amount: own,
-                    campaign: campaign.clone(),
+                    campaign: d.campaign.clone(),
                     kind: FlowKind::DonationReversed,
                 });
             }
-            let covered = consume(&mut f.queue, amount - own);
+            let covered = consume(&mut f.queue, d.amount - own);
             out.extend(flows(
                 &covered,
-                &campaign,
+                &d.campaign,
                 &FlowKind::CoveredReversal { donation: index },
             ));
         }
         if let Some(v) = acc {
-            self.set_account(account.as_ref(), v);
+            self.set_account(d.account.as_ref(), v);
         }
         d.reversed_by = Some(e.index);
         self.history.put_donation(index, d);
