@@ -180,6 +180,10 @@ struct Committed {
     /// The packed hashes of tile `size / 256` that are complete (the others
     /// are zero).
     edge: Box<[Hash]>,
+    /// The checkpoint committed with `size`. Readers take it from here, not
+    /// from RocksDB, which holds the next one a moment before the nodes it
+    /// covers are published here.
+    checkpoint: Option<Vec<u8>>,
 }
 
 impl Committed {
@@ -188,6 +192,7 @@ impl Committed {
             size: 0,
             upper: Vec::new(),
             edge: vec![Hash::default(); PACKED_HASHES].into(),
+            checkpoint: None,
         }
     }
 }
@@ -287,6 +292,7 @@ impl RocksStore {
             }
         };
         store.committed_mut().size = size;
+        store.committed_mut().checkpoint = store.meta_raw(KEY_CHECKPOINT)?;
         if store.meta_raw(KEY_LAYOUT)?.as_deref() == Some(LAYOUT) {
             store.load_committed()?;
         } else {
@@ -589,7 +595,12 @@ impl LogStore for RocksStore {
     }
 
     fn checkpoint(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        self.meta_raw(KEY_CHECKPOINT)
+        Ok(self
+            .committed
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .checkpoint
+            .clone())
     }
 
     fn read_leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
@@ -683,6 +694,7 @@ impl LogStore for RocksStore {
         }
         committed.edge = edge;
         committed.size = new_size;
+        committed.checkpoint = Some(batch.checkpoint.to_vec());
         Ok(())
     }
 }
@@ -989,6 +1001,55 @@ mod tests {
         // The same nodes in append order are accepted.
         batch(&nodes).unwrap();
         assert_eq!(merkle::root_at(&store, 512), Ok(tree.root()));
+    }
+
+    /// A reader that takes the checkpoint and then proves against its size
+    /// never gets ahead of the nodes the store has published: the
+    /// checkpoint and the tree are swapped together after the write.
+    #[test]
+    fn a_concurrent_reader_can_always_prove_against_the_checkpoint_it_sees() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(
+            RocksStore::open_with(
+                dir.path(),
+                &RocksOptions {
+                    sync: false,
+                    ..RocksOptions::default()
+                },
+            )
+            .unwrap(),
+        );
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (store, done) = (std::sync::Arc::clone(&store), std::sync::Arc::clone(&done));
+            std::thread::spawn(move || {
+                let mut proofs = 0u64;
+                while !done.load(Ordering::Relaxed) {
+                    let Some(note) = store.checkpoint().unwrap() else {
+                        continue;
+                    };
+                    let size: u64 = String::from_utf8(note)
+                        .unwrap()
+                        .lines()
+                        .nth(1)
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                    assert!(store.tree_size().unwrap() >= size);
+                    merkle::inclusion_proof(&*store, size - 1, size)
+                        .unwrap_or_else(|e| panic!("no proof at the published size {size}: {e}"));
+                    proofs += 1;
+                }
+                proofs
+            })
+        };
+        let mut log = Log::open(std::sync::Arc::clone(&store)).unwrap();
+        for i in 0..3000u32 {
+            log.append(&[i.to_be_bytes().to_vec()], &[], sign).unwrap();
+        }
+        done.store(true, Ordering::Relaxed);
+        assert!(reader.join().unwrap() > 0, "the reader proved nothing");
     }
 
     #[test]
