@@ -29,7 +29,7 @@ use std::path::Path;
 use minhbach_ledger::checkpoint::{open_checkpoint, Checkpoint};
 use minhbach_ledger::merkle::{Hash, NodeId, Tree};
 use minhbach_ledger::policy::Policy;
-use minhbach_ledger::rules::State;
+use minhbach_ledger::rules::{MemoryHistory, State};
 use minhbach_ledger::tile::TILE_HEIGHT;
 use minhbach_ledger::trace::TraceIndex;
 use serde::{Deserialize, Serialize};
@@ -40,7 +40,7 @@ use crate::replay::{Observer, Replay};
 use crate::AuditError;
 
 /// The file's first line: what it is and the format version.
-const MAGIC: &[u8] = b"minhbach-audit replay snapshot v2\n";
+const MAGIC: &[u8] = b"minhbach-audit replay snapshot v3\n";
 
 /// The snapshot's file name in the report directory.
 pub const FILE_NAME: &str = "replay.snapshot";
@@ -101,6 +101,8 @@ struct Saved {
     upper: Vec<(u8, u64, [u8; 32])>,
     tail: Vec<[u8; 32]>,
     state: State,
+    /// The rules' history, which the state does not serialize.
+    history: MemoryHistory,
     trace: TraceIndex,
     observer: Observer,
     signatures: u64,
@@ -117,6 +119,7 @@ struct SavedRef<'a> {
     upper: Vec<(u8, u64, [u8; 32])>,
     tail: Vec<[u8; 32]>,
     state: &'a State,
+    history: &'a MemoryHistory,
     trace: &'a TraceIndex,
     observer: &'a Observer,
     signatures: u64,
@@ -149,6 +152,7 @@ pub fn save(
         upper,
         tail: replay.tail.iter().map(|h| h.0).collect(),
         state: &replay.state,
+        history: replay.state.history(),
         trace: &replay.trace,
         observer: &replay.observer,
         signatures: replay.signatures,
@@ -246,8 +250,9 @@ pub fn load(
         }
         upper.insert(NodeId { level, index }, Hash(h));
     }
+    let history = saved.history;
     let replay = Replay::resume(
-        saved.state,
+        saved.state.map_history(|_| history),
         saved.trace,
         saved.observer,
         (saved.signatures, saved.verified_alone),

@@ -380,6 +380,28 @@ pub fn inclusion_proof<R: HashReader + ?Sized>(
     hash_ranges(reader, &ranges)
 }
 
+/// The hash of leaf `index` and its inclusion proof in the tree of `size`
+/// leaves, read together (one store read where they share a tile).
+///
+/// # Errors
+/// As [`inclusion_proof`].
+pub fn leaf_and_inclusion_proof<R: HashReader + ?Sized>(
+    reader: &R,
+    index: u64,
+    size: u64,
+) -> Result<(Hash, Vec<Hash>), MerkleError> {
+    if index >= size {
+        return Err(MerkleError::IndexOutOfRange { index, size });
+    }
+    let mut ranges = Vec::with_capacity(64);
+    ranges.push((index, index + 1));
+    inclusion_ranges(index, 0, size, &mut ranges);
+    let mut hashes = hash_ranges(reader, &ranges)?;
+    // The first range is the leaf itself, which is never empty.
+    let leaf = hashes.remove(0);
+    Ok((leaf, hashes))
+}
+
 /// The consistency proof from the tree of `size1` leaves to the tree of
 /// `size2` leaves, from stored hashes (RFC 9162 section 2.1.4.1). It is empty
 /// when `size1` is 0 or equals `size2`.
@@ -868,6 +890,11 @@ mod tests {
                 );
                 let lh = leaf_hash(&leaves[index as usize]);
                 verify_inclusion(&lh, index, size, &proof, &root).unwrap();
+                assert_eq!(
+                    leaf_and_inclusion_proof(&reader, index, size),
+                    Ok((lh, proof.clone())),
+                    "leaf and path {index} in {size}"
+                );
                 for (i, bit) in bit_flips(&proof) {
                     let mut bad = proof.clone();
                     bad[i].0[bit / 8] ^= 1 << (bit % 8);
@@ -925,6 +952,14 @@ mod tests {
             inclusion_proof(&reader, 5, 5),
             Err(MerkleError::IndexOutOfRange { index: 5, size: 5 })
         );
+        assert_eq!(
+            leaf_and_inclusion_proof(&reader, 5, 5),
+            Err(MerkleError::IndexOutOfRange { index: 5, size: 5 })
+        );
+        assert!(matches!(
+            leaf_and_inclusion_proof(&reader, 0, 9),
+            Err(MerkleError::Store(StoreError::MissingNode { .. }))
+        ));
         assert_eq!(
             consistency_proof(&reader, 6, 5),
             Err(MerkleError::SizeOutOfRange {

@@ -43,9 +43,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::rules::{Effects, Flow, FlowKind, History, State};
 use crate::statement::{Asset, Slug};
+use crate::store::{books, LogStore};
 
-/// Collects the [`Flow`]s of accepted entries (O(flows) memory: the server keeps
-/// it in its store, the auditor in memory).
+/// Collects the [`Flow`]s of accepted entries in memory (O(flows): the
+/// auditor's; the server keeps its index in its store, [`StoredTrace`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceIndex {
     by_origin: HashMap<u64, Vec<Step>>,
@@ -125,23 +126,7 @@ impl TraceIndex {
 
     /// Records the flows of an accepted entry.
     pub fn record(&mut self, effects: &Effects) {
-        for f in &effects.flows {
-            self.by_origin.entry(f.origin).or_default().push(Step {
-                at: effects.index,
-                flow: f.clone(),
-            });
-            match f.kind {
-                FlowKind::Disbursed => self
-                    .by_outflow
-                    .entry(effects.index)
-                    .or_default()
-                    .push((f.origin, f.amount)),
-                FlowKind::Restored { disbursement } => {
-                    self.by_outflow.remove(&disbursement);
-                }
-                _ => {}
-            }
-        }
+        record(self, effects);
     }
 
     /// The donations that funded a live (not reversed) disbursement:
@@ -156,58 +141,216 @@ impl TraceIndex {
     /// Where a donation went; `None` if `donation` is not a donation entry.
     #[must_use]
     pub fn trace<H: History>(&self, state: &State<H>, donation: u64) -> Option<Trace> {
-        let d = state.donation_record(donation)?;
-        let mut out: u64 = 0;
-        let mut back: u64 = 0;
-        let steps: Vec<TraceStep> =
-            self.by_origin
-                .get(&donation)
-                .into_iter()
-                .flatten()
-                .map(|s| {
-                    let ack =
-                        match s.flow.kind {
-                            FlowKind::Disbursed => state.disbursement_record(s.at).map(|r| match r
-                                .reversed_by
-                            {
-                                Some(by) => AckStatus::Reversed { by },
-                                None if r.acknowledged == 0 => AckStatus::Unacknowledged,
-                                None if r.acknowledged >= r.amount => AckStatus::Acknowledged,
-                                None => AckStatus::Partial {
-                                    acknowledged: r.acknowledged,
-                                    of: r.amount,
-                                },
-                            }),
-                            _ => None,
-                        };
-                    match s.flow.kind {
-                        FlowKind::Disbursed
-                        | FlowKind::CoveredReversal { .. }
-                        | FlowKind::DonationReversed => {
-                            out += s.flow.amount;
-                        }
-                        FlowKind::Restored { .. } => back += s.flow.amount,
-                        FlowKind::Transferred { .. } => {}
-                    }
-                    TraceStep {
-                        at: s.at,
-                        campaign: s.flow.campaign.clone(),
-                        amount: s.flow.amount,
-                        kind: s.flow.kind.clone(),
-                        ack,
-                    }
-                })
-                .collect();
-        Some(Trace {
-            donation,
-            campaign: d.campaign,
-            asset: d.asset,
-            amount: d.amount,
-            reversed_by: d.reversed_by,
-            steps,
-            // Invariant (checked by the property tests): a donation never loses more
-            // than its amount; saturate rather than panic on a broken invariant.
-            unspent: (d.amount + back).saturating_sub(out),
+        let steps = self.by_origin.get(&donation).map_or(&[][..], Vec::as_slice);
+        trace_of(steps, state, donation)
+    }
+}
+
+/// Where the lists of a trace index are changed: in memory, or in the
+/// writes pending over a store.
+trait Lists {
+    /// The steps of a donation, to append to.
+    fn steps_mut(&mut self, origin: u64) -> &mut Vec<Step>;
+    /// The sources of a disbursement, to append to.
+    fn sources_mut(&mut self, outflow: u64) -> &mut Vec<(u64, u64)>;
+    /// Forgets the sources of a reversed disbursement.
+    fn remove_sources(&mut self, outflow: u64);
+}
+
+impl Lists for TraceIndex {
+    fn steps_mut(&mut self, origin: u64) -> &mut Vec<Step> {
+        self.by_origin.entry(origin).or_default()
+    }
+
+    fn sources_mut(&mut self, outflow: u64) -> &mut Vec<(u64, u64)> {
+        self.by_outflow.entry(outflow).or_default()
+    }
+
+    fn remove_sources(&mut self, outflow: u64) {
+        self.by_outflow.remove(&outflow);
+    }
+}
+
+/// The one way flows become lists, for every kind of index.
+fn record(lists: &mut impl Lists, effects: &Effects) {
+    for f in &effects.flows {
+        lists.steps_mut(f.origin).push(Step {
+            at: effects.index,
+            flow: f.clone(),
+        });
+        match f.kind {
+            FlowKind::Disbursed => lists.sources_mut(effects.index).push((f.origin, f.amount)),
+            FlowKind::Restored { disbursement } => lists.remove_sources(disbursement),
+            _ => {}
+        }
+    }
+}
+
+/// A donation's trace from its steps.
+fn trace_of<H: History>(steps: &[Step], state: &State<H>, donation: u64) -> Option<Trace> {
+    let d = state.donation_record(donation)?;
+    let mut out: u64 = 0;
+    let mut back: u64 = 0;
+    let steps: Vec<TraceStep> = steps
+        .iter()
+        .map(|s| {
+            let ack = match s.flow.kind {
+                FlowKind::Disbursed => {
+                    state
+                        .disbursement_record(s.at)
+                        .map(|r| match r.reversed_by {
+                            Some(by) => AckStatus::Reversed { by },
+                            None if r.acknowledged == 0 => AckStatus::Unacknowledged,
+                            None if r.acknowledged >= r.amount => AckStatus::Acknowledged,
+                            None => AckStatus::Partial {
+                                acknowledged: r.acknowledged,
+                                of: r.amount,
+                            },
+                        })
+                }
+                _ => None,
+            };
+            match s.flow.kind {
+                FlowKind::Disbursed
+                | FlowKind::CoveredReversal { .. }
+                | FlowKind::DonationReversed => {
+                    out += s.flow.amount;
+                }
+                FlowKind::Restored { .. } => back += s.flow.amount,
+                FlowKind::Transferred { .. } => {}
+            }
+            TraceStep {
+                at: s.at,
+                campaign: s.flow.campaign.clone(),
+                amount: s.flow.amount,
+                kind: s.flow.kind.clone(),
+                ack,
+            }
         })
+        .collect();
+    Some(Trace {
+        donation,
+        campaign: d.campaign,
+        asset: d.asset,
+        amount: d.amount,
+        reversed_by: d.reversed_by,
+        steps,
+        // Invariant (checked by the property tests): a donation never loses more
+        // than its amount; saturate rather than panic on a broken invariant.
+        unspent: (d.amount + back).saturating_sub(out),
+    })
+}
+
+fn steps_key(origin: u64) -> Vec<u8> {
+    books::key("steps", &origin.to_be_bytes())
+}
+
+fn sources_key(outflow: u64) -> Vec<u8> {
+    books::key("sources", &outflow.to_be_bytes())
+}
+
+/// A trace index in a store's metadata (under
+/// [`BOOKS_PREFIX`](crate::store::books::BOOKS_PREFIX): one list of steps per
+/// donation, one list of sources per disbursement), with the flows recorded
+/// since the last [`StoredTrace::pending_pairs`] held in memory on top.
+/// Its answers are those of a [`TraceIndex`] that recorded the same flows.
+///
+/// # Panics
+/// Reads panic if the store fails (see [`crate::store::books::read`]).
+#[derive(Clone, Debug)]
+pub struct StoredTrace<S> {
+    store: S,
+    /// Whole lists: the stored one with the new steps appended.
+    steps: HashMap<u64, Vec<Step>>,
+    /// Whole lists; `None` for a reversed disbursement's.
+    sources: HashMap<u64, Option<Vec<(u64, u64)>>>,
+}
+
+impl<S: LogStore> StoredTrace<S> {
+    /// The index kept in `store`, nothing pending.
+    pub fn new(store: S) -> Self {
+        Self {
+            store,
+            steps: HashMap::new(),
+            sources: HashMap::new(),
+        }
+    }
+
+    /// Records the flows of an accepted entry (pending until written).
+    pub fn record(&mut self, effects: &Effects) {
+        record(self, effects);
+    }
+
+    /// The donations that funded a live (not reversed) disbursement:
+    /// `(donation index, amount)` in consumption order.
+    #[must_use]
+    pub fn sources(&self, disbursement: u64) -> Vec<(u64, u64)> {
+        match self.sources.get(&disbursement) {
+            Some(pending) => pending.clone().unwrap_or_default(),
+            None => books::read(&self.store, &sources_key(disbursement)).unwrap_or_default(),
+        }
+    }
+
+    /// Where a donation went; `None` if `donation` is not a donation entry.
+    #[must_use]
+    pub fn trace<H: History>(&self, state: &State<H>, donation: u64) -> Option<Trace> {
+        match self.steps.get(&donation) {
+            Some(steps) => trace_of(steps, state, donation),
+            None => {
+                let steps: Vec<Step> =
+                    books::read(&self.store, &steps_key(donation)).unwrap_or_default();
+                trace_of(&steps, state, donation)
+            }
+        }
+    }
+
+    /// How many lists are pending.
+    #[must_use]
+    pub fn pending_len(&self) -> usize {
+        self.steps.len() + self.sources.len()
+    }
+
+    /// The metadata writes that store what is pending (a reversed
+    /// disbursement's sources as an empty value, which reads as none).
+    #[must_use]
+    pub fn pending_pairs(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let steps = self
+            .steps
+            .iter()
+            .map(|(&origin, list)| (steps_key(origin), books::encode(list)));
+        let sources = self.sources.iter().map(|(&outflow, list)| {
+            (
+                sources_key(outflow),
+                list.as_ref().map(books::encode).unwrap_or_default(),
+            )
+        });
+        steps.chain(sources).collect()
+    }
+
+    /// Forgets what is pending, once written (or to drop it).
+    pub fn clear_pending(&mut self) {
+        self.steps.clear();
+        self.sources.clear();
+    }
+}
+
+impl<S: LogStore> Lists for StoredTrace<S> {
+    fn steps_mut(&mut self, origin: u64) -> &mut Vec<Step> {
+        let store = &self.store;
+        self.steps
+            .entry(origin)
+            .or_insert_with(|| books::read(store, &steps_key(origin)).unwrap_or_default())
+    }
+
+    fn sources_mut(&mut self, outflow: u64) -> &mut Vec<(u64, u64)> {
+        let store = &self.store;
+        self.sources
+            .entry(outflow)
+            .or_insert_with(|| books::read(store, &sources_key(outflow)))
+            .get_or_insert_with(Vec::new)
+    }
+
+    fn remove_sources(&mut self, outflow: u64) {
+        self.sources.insert(outflow, None);
     }
 }

@@ -11,10 +11,13 @@
 //! * one record per donation, for reversals and traces;
 //! * one record per disbursement, for acknowledgments, reversals and traces.
 //!
-//! [`MemoryHistory`] keeps them in hash maps (tests, the auditor). The server
-//! keeps them in its store, written in the same commit as the entries, through
-//! an [`Overlay`]: the writes of the batch being sequenced sit in memory on top
-//! of the committed history until the commit, and are dropped if it fails.
+//! [`MemoryHistory`] keeps them in hash maps (tests, the auditor).
+//! [`StoredHistory`] reads them from a store's metadata, and the server keeps
+//! them there through an [`Overlay`]: the writes since the last flush sit in
+//! memory on top of the stored history, and are written ([`history_pairs`])
+//! together with a snapshot of the live state at the same entry, so that the
+//! stored history and the snapshot always describe the same prefix of the
+//! log.
 
 use std::collections::HashMap;
 
@@ -23,6 +26,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::state::{DisbursementRecord, DonationRecord};
 use crate::statement::{Channel, StatementKind};
+use crate::store::{books, LogStore};
 
 /// A 16-byte digest of a statement id ([`id_key`]) or of a donation's
 /// (channel, reference) ([`ref_key`]): collision-resistant, deterministic.
@@ -270,4 +274,96 @@ impl<B: History> HistoryMut for Overlay<B> {
     fn put_disbursement(&mut self, index: u64, record: DisbursementRecord) {
         self.pending.put_disbursement(index, record);
     }
+}
+
+/// The history in a store's metadata, under
+/// [`BOOKS_PREFIX`](crate::store::books::BOOKS_PREFIX), as written by
+/// [`history_pairs`]: one key per statement id, reference, donation and
+/// disbursement. Reads go to the store (and its cache) each time; the
+/// server puts an [`Overlay`] on top for what is not yet written.
+///
+/// # Panics
+/// Reads panic if the store fails (see [`crate::store::books::read`]).
+#[derive(Clone, Debug)]
+pub struct StoredHistory<S> {
+    store: S,
+}
+
+impl<S> StoredHistory<S> {
+    /// The history kept in `store`.
+    pub fn new(store: S) -> Self {
+        Self { store }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+}
+
+fn id_meta_key(key: &HistoryKey) -> Vec<u8> {
+    books::key("id", key)
+}
+
+fn ref_meta_key(key: &HistoryKey) -> Vec<u8> {
+    books::key("ref", key)
+}
+
+fn donation_meta_key(index: u64) -> Vec<u8> {
+    books::key("donation", &index.to_be_bytes())
+}
+
+fn disbursement_meta_key(index: u64) -> Vec<u8> {
+    books::key("disbursement", &index.to_be_bytes())
+}
+
+impl<S: LogStore> History for StoredHistory<S> {
+    fn id(&self, key: &HistoryKey) -> Option<(u64, StatementKind)> {
+        books::read(&self.store, &id_meta_key(key))
+    }
+
+    fn reference(&self, key: &HistoryKey) -> Option<u64> {
+        books::read(&self.store, &ref_meta_key(key))
+    }
+
+    fn donation(&self, index: u64) -> Option<DonationRecord> {
+        books::read(&self.store, &donation_meta_key(index))
+    }
+
+    fn disbursement(&self, index: u64) -> Option<DisbursementRecord> {
+        books::read(&self.store, &disbursement_meta_key(index))
+    }
+}
+
+/// The metadata writes that store `history` for [`StoredHistory`] (each
+/// replacing what its key held), in no particular order.
+#[must_use]
+pub fn history_pairs(history: &MemoryHistory) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut out = Vec::with_capacity(
+        history.ids.len()
+            + history.refs.len()
+            + history.donations.len()
+            + history.disbursements.len(),
+    );
+    out.extend(
+        history
+            .ids()
+            .map(|(k, i, kind)| (id_meta_key(k), books::encode(&(i, kind)))),
+    );
+    out.extend(
+        history
+            .references()
+            .map(|(k, i)| (ref_meta_key(k), books::encode(&i))),
+    );
+    out.extend(
+        history
+            .donations()
+            .map(|(i, d)| (donation_meta_key(i), books::encode(d))),
+    );
+    out.extend(
+        history
+            .disbursements()
+            .map(|(i, d)| (disbursement_meta_key(i), books::encode(d))),
+    );
+    out
 }

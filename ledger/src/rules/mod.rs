@@ -30,7 +30,7 @@ mod verify;
 
 use chrono::{DateTime, Utc};
 
-pub use history::{History, HistoryMut, MemoryHistory, Overlay};
+pub use history::{history_pairs, History, HistoryMut, MemoryHistory, Overlay, StoredHistory};
 pub use rejection::{DuplicateKind, Rejection, CODES};
 pub use state::{
     Account, Beneficiary, Campaign, Config, Coverage, DisbursementRecord, DonationRecord,

@@ -28,6 +28,10 @@ use crate::statement::{
 /// to a signed checkpoint, the tree's frontier and a digest).
 ///
 /// `H` is where the log's past is kept ([`History`]); by default in memory.
+/// The history is not part of the serialized form: a verifier saves it
+/// beside the state (the auditor) or keeps it in its store (the server), and
+/// a deserialized state starts with an empty one (see
+/// [`State::map_history`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State<H = MemoryHistory> {
     pub(crate) next_index: u64,
@@ -42,6 +46,7 @@ pub struct State<H = MemoryHistory> {
     pub(crate) feedback_stats: BTreeMap<FeedbackCategory, FeedbackStats>,
     pub(crate) coverage: BTreeMap<(RegionCode, BeneficiaryCategory), Coverage>,
     pub(crate) mismatches: Vec<Reconciliation>,
+    #[serde(skip)]
     pub(crate) history: H,
 }
 
@@ -350,6 +355,28 @@ impl<H> State<H> {
             coverage: BTreeMap::new(),
             mismatches: Vec::new(),
             history,
+        }
+    }
+
+    /// The same live state over another history, made from this one by
+    /// `f` (which must hold exactly what this state's entries recorded:
+    /// a deserialized state's history is empty, and is replaced by the
+    /// history saved with it).
+    pub fn map_history<H2>(self, f: impl FnOnce(H) -> H2) -> State<H2> {
+        State {
+            next_index: self.next_index,
+            last_logged_at: self.last_logged_at,
+            config: self.config,
+            keys: self.keys,
+            governance_active: self.governance_active,
+            campaigns: self.campaigns,
+            accounts: self.accounts,
+            beneficiaries: self.beneficiaries,
+            open_feedback: self.open_feedback,
+            feedback_stats: self.feedback_stats,
+            coverage: self.coverage,
+            mismatches: self.mismatches,
+            history: f(self.history),
         }
     }
 

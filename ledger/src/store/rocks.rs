@@ -157,6 +157,9 @@ fn pack_nodes(
 pub struct RocksOptions {
     /// Size of the shared block cache in bytes.
     pub block_cache_bytes: usize,
+    /// The most memory all memtables together may hold before RocksDB
+    /// flushes them, in bytes.
+    pub write_buffer_bytes: usize,
     /// Whether commits fsync the write-ahead log before returning. Only
     /// benchmarks that measure the cost of durability turn this off.
     pub sync: bool,
@@ -166,6 +169,7 @@ impl Default for RocksOptions {
     fn default() -> Self {
         Self {
             block_cache_bytes: 128 << 20,
+            write_buffer_bytes: 128 << 20,
             sync: true,
         }
     }
@@ -197,9 +201,21 @@ impl Committed {
     }
 }
 
+/// Where a RocksDB store's memory goes, in bytes (RocksDB's own estimates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreMemory {
+    /// All memtables, flushed or not.
+    pub memtables: u64,
+    /// The open tables' index and filter blocks.
+    pub table_readers: u64,
+    /// The block cache.
+    pub block_cache: u64,
+}
+
 /// A log store in a RocksDB database.
 pub struct RocksStore {
     db: DB,
+    cache: Cache,
     sync: bool,
     /// Serialises commits: one writer at a time.
     writer: Mutex<()>,
@@ -232,25 +248,31 @@ impl RocksStore {
         db_opts.create_missing_column_families(true);
         db_opts.set_max_background_jobs(2);
         db_opts.set_bytes_per_sync(1 << 20);
+        // All memtables together stay under this, whatever the write load.
+        db_opts.set_db_write_buffer_size(options.write_buffer_bytes);
         // Reuse WAL files: a sync then overwrites allocated blocks instead
         // of growing a file.
         db_opts.set_recycle_log_file_num(4);
 
         // `probed`: keys are looked up that may be absent, so a bloom filter
-        // pays, and the index and filter blocks live in the block cache.
+        // pays. Index and filter blocks stay with their open table (about
+        // 10 bits per key), outside the block cache: in the cache, the data
+        // blocks of a write load evict them, and each miss then re-reads
+        // and checksums a whole table's filter (megabytes) for one lookup.
         let table = |block_size: usize, probed: bool| {
             let mut t = BlockBasedOptions::default();
             t.set_block_cache(&cache);
             t.set_block_size(block_size);
             if probed {
-                t.set_cache_index_and_filter_blocks(true);
                 t.set_bloom_filter(10.0, false);
             }
             t
         };
         let mut leaves_opts = Options::default();
         leaves_opts.set_compression_type(DBCompressionType::Lz4);
-        leaves_opts.set_block_based_table_factory(&table(16 << 10, true));
+        // Leaves are read by index below the committed size, keys that
+        // exist: no filter.
+        leaves_opts.set_block_based_table_factory(&table(16 << 10, false));
         leaves_opts.set_write_buffer_size(64 << 20);
         // Hashes do not compress; a packed tile is its own block. Tiles are
         // read by proofs for keys that exist, so no bloom filter, and the
@@ -264,7 +286,12 @@ impl RocksStore {
         let mut hashes_opts = Options::default();
         hashes_opts.set_compression_type(DBCompressionType::None);
         hashes_opts.set_block_based_table_factory(&table(4 << 10, true));
-        let meta_opts = Options::default();
+        // The metadata holds the books' records too (one or a few per
+        // entry, probed for ids that were never used), hence the filter.
+        let mut meta_opts = Options::default();
+        meta_opts.set_compression_type(DBCompressionType::Lz4);
+        meta_opts.set_block_based_table_factory(&table(4 << 10, true));
+        meta_opts.set_write_buffer_size(32 << 20);
 
         let db = DB::open_cf_descriptors(
             &db_opts,
@@ -279,6 +306,7 @@ impl RocksStore {
         .map_err(backend)?;
         let mut store = Self {
             db,
+            cache,
             sync: options.sync,
             writer: Mutex::new(()),
             committed: RwLock::new(Committed::empty()),
@@ -512,6 +540,62 @@ impl RocksStore {
         let mut wb = WriteBatch::default();
         for (k, v) in pairs {
             wb.put_cf(meta_cf, k, v);
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(self.sync);
+        self.db.write_opt(wb, &wo).map_err(backend)
+    }
+}
+
+impl RocksStore {
+    /// Where the store's memory goes now.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] if RocksDB cannot say.
+    pub fn memory(&self) -> Result<StoreMemory, StoreError> {
+        let stats = rocksdb::perf::get_memory_usage_stats(Some(&[&self.db]), Some(&[&self.cache]))
+            .map_err(backend)?;
+        Ok(StoreMemory {
+            memtables: stats.mem_table_total,
+            table_readers: stats.mem_table_readers_total,
+            block_cache: stats.cache_total,
+        })
+    }
+
+    /// Deletes every metadata key starting with `prefix` (a derived index
+    /// being rebuilt), in one atomic and durable write.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidCommit`] for an empty prefix or one starting
+    /// with `_` (the store's own keys), a backend error.
+    pub fn delete_meta_prefix(&self, prefix: &[u8]) -> Result<(), StoreError> {
+        if prefix.first().is_none_or(|&b| b == b'_') {
+            return Err(StoreError::InvalidCommit {
+                reason: "only a non-empty prefix not starting with '_' can be deleted",
+            });
+        }
+        // The first key after every key with the prefix: drop trailing
+        // 0xff bytes, then add one to the last byte.
+        let mut end = prefix.to_vec();
+        while end.last() == Some(&0xff) {
+            end.pop();
+        }
+        let meta_cf = self.cf(CF_META)?;
+        let mut wb = WriteBatch::default();
+        match end.last_mut() {
+            Some(last) => {
+                *last += 1;
+                wb.delete_range_cf(meta_cf, prefix, &end);
+            }
+            None => {
+                // Every key from `prefix` on has it (all bytes are 0xff).
+                for item in self
+                    .db
+                    .iterator_cf(meta_cf, IteratorMode::From(prefix, Direction::Forward))
+                {
+                    wb.delete_cf(meta_cf, item.map_err(backend)?.0);
+                }
+            }
         }
         let mut wo = WriteOptions::default();
         wo.set_sync(self.sync);
