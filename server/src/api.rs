@@ -11,8 +11,7 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use minhbach_ledger::leaf::Leaf;
-use minhbach_ledger::merkle::{self, Hash, MerkleError, NodeId};
-use minhbach_ledger::store::rocks::RocksStore;
+use minhbach_ledger::merkle::{self, Hash, MerkleError};
 use minhbach_ledger::store::LogStore as _;
 use serde::{Deserialize, Serialize};
 
@@ -165,22 +164,20 @@ pub(crate) async fn inclusion(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<InclusionQuery>,
 ) -> Result<Json<InclusionProof>, ApiError> {
-    state
-        .read(move |view| {
-            let store = view.store();
-            let current = view.require_latest()?.checkpoint.size();
-            let size = q.size.unwrap_or(current);
-            check_size("size", size, current)?;
-            let proof = merkle::inclusion_proof(store, q.index, size).map_err(proof_error)?;
-            let leaf_hash = leaf_hash_at(store, q.index)?;
-            Ok(Json(InclusionProof {
-                index: q.index,
-                tree_size: size,
-                leaf_hash: leaf_hash.to_base64(),
-                proof: encode_hashes(&proof),
-            }))
-        })
-        .await
+    state.read_now(move |view| {
+        let store = view.store();
+        let current = view.require_latest()?.checkpoint.size();
+        let size = q.size.unwrap_or(current);
+        check_size("size", size, current)?;
+        let (leaf_hash, proof) =
+            merkle::leaf_and_inclusion_proof(store, q.index, size).map_err(proof_error)?;
+        Ok(Json(InclusionProof {
+            index: q.index,
+            tree_size: size,
+            leaf_hash: leaf_hash.to_base64(),
+            proof: encode_hashes(&proof),
+        }))
+    })
 }
 
 #[derive(Deserialize)]
@@ -201,20 +198,18 @@ pub(crate) async fn consistency(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyProof>, ApiError> {
-    state
-        .read(move |view| {
-            let store = view.store();
-            let current = view.require_latest()?.checkpoint.size();
-            let to = q.to.unwrap_or(current);
-            check_size("to", to, current)?;
-            let proof = merkle::consistency_proof(store, q.from, to).map_err(proof_error)?;
-            Ok(Json(ConsistencyProof {
-                from: q.from,
-                to,
-                proof: encode_hashes(&proof),
-            }))
-        })
-        .await
+    state.read_now(move |view| {
+        let store = view.store();
+        let current = view.require_latest()?.checkpoint.size();
+        let to = q.to.unwrap_or(current);
+        check_size("to", to, current)?;
+        let proof = merkle::consistency_proof(store, q.from, to).map_err(proof_error)?;
+        Ok(Json(ConsistencyProof {
+            from: q.from,
+            to,
+            proof: encode_hashes(&proof),
+        }))
+    })
 }
 
 fn check_size(name: &str, size: u64, current: u64) -> Result<(), ApiError> {
@@ -234,15 +229,6 @@ fn proof_error(e: MerkleError) -> ApiError {
         }
         e => ApiError::internal(e),
     }
-}
-
-fn leaf_hash_at(store: &RocksStore, index: u64) -> Result<Hash, ApiError> {
-    use minhbach_ledger::merkle::HashReader as _;
-    store
-        .read_hashes(&[NodeId { level: 0, index }])
-        .map_err(ApiError::internal)?
-        .pop()
-        .ok_or_else(|| ApiError::internal("store returned no hash"))
 }
 
 fn encode_hashes(hashes: &[Hash]) -> Vec<String> {

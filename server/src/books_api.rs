@@ -3,10 +3,10 @@
 //! feedback. Everything is derived from the rules' state after the committed
 //! log: what the auditor recomputes from the leaves alone.
 
+use crate::sequencer::BooksState as RulesState;
 use axum::extract::State;
 use axum::Json;
 use minhbach_ledger::leaf::Leaf;
-use minhbach_ledger::rules::State as RulesState;
 use minhbach_ledger::statement::{Channel, Slug, Statement};
 use minhbach_ledger::store::LogStore as _;
 use minhbach_ledger::summary;

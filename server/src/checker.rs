@@ -53,11 +53,25 @@ pub enum CheckError {
 }
 
 /// The checker threads and their queue. Dropping it stops the threads once
-/// the queued jobs are answered.
+/// the queued jobs are answered, and waits for them (they hold the books,
+/// and through them the store, which must be closed when the server is).
 #[derive(Debug)]
 pub struct Checker {
     tx: SyncSender<Job>,
     metrics: Arc<Metrics>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Checker {
+    fn drop(&mut self) {
+        // Dropping our sender closes the queue; each thread stops at the
+        // end of it.
+        let (dummy, _) = mpsc::sync_channel(0);
+        drop(std::mem::replace(&mut self.tx, dummy));
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Checker {
@@ -73,13 +87,20 @@ impl Checker {
     ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
+        let mut handles = Vec::with_capacity(threads.max(1));
         for i in 0..threads.max(1) {
             let (rx, books, metrics) = (Arc::clone(&rx), books.clone(), Arc::clone(&metrics));
-            std::thread::Builder::new()
-                .name(format!("checker-{i}"))
-                .spawn(move || run(&rx, &books, &metrics))?;
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("checker-{i}"))
+                    .spawn(move || run(&rx, &books, &metrics))?,
+            );
         }
-        Ok(Self { tx, metrics })
+        Ok(Self {
+            tx,
+            metrics,
+            threads: handles,
+        })
     }
 
     /// Parses the statements of `envelopes` and verifies their signatures;
@@ -160,7 +181,9 @@ mod tests {
     /// they can work again, a new request is answered.
     #[test]
     fn a_full_queue_refuses_new_requests_as_overloaded() {
-        let books = SharedBooks::default();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(minhbach_ledger::store::rocks::RocksStore::open(dir.path()).unwrap());
+        let books = SharedBooks::new(crate::sequencer::Books::open(&store).unwrap());
         let metrics = Arc::new(Metrics::new(0));
         let checker = Checker::start(books.clone(), 1, Arc::clone(&metrics)).unwrap();
         let blocked = books.write();

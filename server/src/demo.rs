@@ -311,7 +311,7 @@ pub fn seed_if_empty(
         tracing::info!(target: "minhbach_server::demo", "log already has a history; not seeding");
         return Ok(0);
     }
-    let books = SharedBooks::new(Books::default());
+    let books = SharedBooks::new(Books::open(store).map_err(CoreError::from)?);
     let core = Core::new(
         Arc::clone(store),
         books.clone(),

@@ -163,7 +163,7 @@ impl AppState {
     /// # Errors
     /// [`StartError::Replay`] if an entry breaks the rules.
     pub fn new(store: Arc<RocksStore>, verifier: VerifierKey) -> Result<Self, StartError> {
-        let books = SharedBooks::new(Books::replay(&store)?);
+        let books = SharedBooks::new(Books::open(&store)?);
         let size = store.tree_size()?;
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let metrics = Arc::new(Metrics::new(size));
@@ -305,6 +305,14 @@ impl AppState {
         }
     }
 
+    /// Runs a small synchronous store read (a proof, a tile, the
+    /// checkpoint: a few RocksDB blocks, mostly cached) on the async worker
+    /// itself: a hop to the blocking pool would cost more than the read,
+    /// two thread wake-ups per request.
+    fn read_now<T>(&self, f: impl FnOnce(&View) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        f(&self.view())
+    }
+
     /// Runs a synchronous store read off the async workers.
     async fn read<T: Send + 'static>(
         &self,
@@ -429,7 +437,13 @@ async fn metrics_text(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        {
+            let mut text = state.metrics.render();
+            if let Ok(m) = state.store.memory() {
+                text.push_str(&metrics::store_memory(&m));
+            }
+            text
+        },
     )
 }
 

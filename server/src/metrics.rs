@@ -405,6 +405,25 @@ impl Metrics {
 }
 
 /// A label value with the characters the exposition format escapes replaced.
+/// The store's memory gauges, by part (RocksDB's own estimates).
+#[must_use]
+pub fn store_memory(m: &minhbach_ledger::store::rocks::StoreMemory) -> String {
+    let mut out = String::from(
+        "# HELP minhbach_store_memory_bytes Memory of the RocksDB store, by part.\n# TYPE minhbach_store_memory_bytes gauge\n",
+    );
+    for (part, bytes) in [
+        ("memtables", m.memtables),
+        ("table_readers", m.table_readers),
+        ("block_cache", m.block_cache),
+    ] {
+        let _ = writeln!(
+            out,
+            "minhbach_store_memory_bytes{{part=\"{part}\"}} {bytes}"
+        );
+    }
+    out
+}
+
 fn label(value: &str) -> String {
     value.replace(['\\', '"', '\n'], "_")
 }

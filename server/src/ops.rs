@@ -173,7 +173,7 @@ pub fn init(
         }
         None => (dir.create_log_signer(&origin, rng)?, true),
     };
-    let books = SharedBooks::new(Books::default());
+    let books = SharedBooks::new(Books::open(&store)?);
     let mut core = Core::new(
         Arc::clone(&store),
         books.clone(),
@@ -221,10 +221,12 @@ pub fn reindex(data: &Path) -> Result<Reindexed, OpsError> {
     let started = Instant::now();
     let dir = DataDir::new(data);
     let signer = require_log_key(&dir)?;
-    let mut store = RocksStore::open(&dir.log_dir())?;
+    let mut store = dir.open_store()?;
     let root = store.rebuild_hashes(1 << 16)?;
     dir.check_checkpoint(&store, &signer)?;
-    let books = Books::replay(&store)?;
+    let store = Arc::new(store);
+    let mut books = Books::rebuild(&store)?;
+    books.flush(&store)?;
     Ok(Reindexed {
         size: store.tree_size()?,
         root,

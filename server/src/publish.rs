@@ -113,6 +113,9 @@ pub(crate) struct Published {
     required: usize,
     /// The latest checkpoint with the cosignatures gathered for it.
     witnessed: watch::Sender<Option<Arc<Latest>>>,
+    /// The committed checkpoint last parsed, reused while it is current
+    /// (every read asks for it).
+    committed: std::sync::Mutex<Option<Arc<Latest>>>,
 }
 
 impl Published {
@@ -126,6 +129,7 @@ impl Published {
         Self {
             required: 0,
             witnessed: watch::Sender::new(witnessed),
+            committed: std::sync::Mutex::new(None),
         }
     }
 
@@ -137,12 +141,26 @@ impl Published {
         if self.required > 0 {
             return Ok(witnessed);
         }
-        let Some(committed) = Latest::committed(store)? else {
+        let Some(signed) = store.checkpoint()? else {
             return Ok(None);
+        };
+        let committed = {
+            let mut cache = self
+                .committed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match &*cache {
+                Some(c) if c.signed == signed => Arc::clone(c),
+                _ => {
+                    let parsed = Arc::new(Latest::parse(signed)?);
+                    *cache = Some(Arc::clone(&parsed));
+                    parsed
+                }
+            }
         };
         Ok(Some(match witnessed {
             Some(w) if w.text == committed.text => w,
-            _ => Arc::new(committed),
+            _ => committed,
         }))
     }
 
@@ -290,6 +308,7 @@ impl Publisher {
         let published = Arc::new(Published {
             required,
             witnessed: watch::Sender::new(initial),
+            committed: std::sync::Mutex::new(None),
         });
         if keys.is_empty() {
             return Ok((published, None));

@@ -9,21 +9,21 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use minhbach_ledger::rules::State;
+use minhbach_ledger::rules::{History, State};
 use minhbach_ledger::statement::{Slug, Statement, StatementKind};
 
 /// How many entries are kept per campaign.
 pub const RECENT_PER_CAMPAIGN: usize = 20;
 
 /// The last [`RECENT_PER_CAMPAIGN`] entries of each campaign, newest last.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecentEntries(BTreeMap<Slug, VecDeque<(u64, StatementKind)>>);
 
 impl RecentEntries {
     /// Records entry `index` holding `statement`, for the campaigns it
     /// belongs to in `state` (the state before or after the entry: the
     /// campaigns looked up are those of earlier entries).
-    pub fn record(&mut self, state: &State, index: u64, statement: &Statement) {
+    pub fn record<H: History>(&mut self, state: &State<H>, index: u64, statement: &Statement) {
         self.push(index, statement.kind(), campaigns_of(state, statement));
     }
 
@@ -47,7 +47,7 @@ impl RecentEntries {
 
 /// The campaigns `statement` belongs to.
 #[must_use]
-pub fn campaigns_of(state: &State, statement: &Statement) -> Vec<Slug> {
+pub fn campaigns_of<H: History>(state: &State<H>, statement: &Statement) -> Vec<Slug> {
     let of_entry = |index: u64| {
         state
             .donation_record(index)
@@ -71,7 +71,7 @@ pub fn campaigns_of(state: &State, statement: &Statement) -> Vec<Slug> {
     }
 }
 
-fn account_campaign(state: &State, account: &Slug) -> Vec<Slug> {
+fn account_campaign<H: History>(state: &State<H>, account: &Slug) -> Vec<Slug> {
     state
         .accounts()
         .find(|(id, _)| *id == account)

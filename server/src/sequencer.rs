@@ -40,26 +40,95 @@ use minhbach_ledger::envelope::{Envelope, KeyId};
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::log::{Log, LogError};
 use minhbach_ledger::merkle::{leaf_hash, Hash};
-use minhbach_ledger::rules::{Rejection, State};
+use minhbach_ledger::rules::{history_pairs, Overlay, Rejection, State, StoredHistory};
 use minhbach_ledger::statement::{Digest, Statement};
+use minhbach_ledger::store::books;
 use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::store::LogStore as _;
-use minhbach_ledger::trace::TraceIndex;
+use minhbach_ledger::trace::StoredTrace;
 use tokio::sync::{oneshot, watch};
 
 use crate::metrics::Metrics;
 use crate::recent::{campaigns_of, RecentEntries};
 
+/// The store the books keep their past in.
+pub type BooksStore = Arc<RocksStore>;
+
+/// The rules' state as the server keeps it: the live part in memory, the
+/// log's past in the store, with what was recorded since the last flush on
+/// top.
+pub type BooksState = State<Overlay<StoredHistory<BooksStore>>>;
+
+/// A flush writes the records of the entries since the last one and a
+/// snapshot of the whole live state, so it waits for at least this many
+/// entries...
+const FLUSH_ENTRIES: u64 = 4096;
+/// ... and for one entry per this many bytes of live state: the snapshot
+/// then costs at most about this much per entry, however large the live
+/// state grows (millions of unspent donations in a long appeal), and the
+/// records waiting in memory stay within a small multiple of it.
+const LIVE_BYTES_PER_ENTRY: u64 = 128;
+/// A quiet log is flushed once its oldest unflushed entry is this old, if
+/// its snapshot is at most [`QUIET_SNAPSHOT_BYTES`].
+const FLUSH_AGE: Duration = Duration::from_secs(2);
+/// See [`FLUSH_AGE`].
+const QUIET_SNAPSHOT_BYTES: u64 = 1 << 20;
+/// The metadata key of the books' snapshot.
+const SNAPSHOT_KEY: &str = "snapshot";
+/// The snapshot's format; any other is ignored and the books rebuilt.
+const SNAPSHOT_VERSION: u32 = 1;
+
 /// What the rules know after the committed prefix of the log, plus the trace
-/// index their effects feed.
-#[derive(Debug, Default)]
+/// index their effects feed and the latest entries of each campaign.
+///
+/// Only what is live stays in memory: keys, campaigns and their unspent
+/// slices, accounts, beneficiaries, open feedback, and the recent entries.
+/// What grows with the log (statement ids, references, donation and
+/// disbursement records, the traces) is read from the store, under the
+/// `books/` metadata keys, with what was recorded since the last flush held
+/// in memory on top. A flush ([`Books::flush`]) writes those records together
+/// with a snapshot of the live part at the same size, in one atomic write:
+/// so the store always holds the books as of some committed size `S`, and
+/// opening them ([`Books::open`]) loads that snapshot and replays only the
+/// entries after `S`, instead of the whole log.
 pub struct Books {
     /// The rules' state.
-    pub state: State,
+    pub state: BooksState,
     /// Where every donation went.
-    pub trace: TraceIndex,
+    pub trace: StoredTrace<BooksStore>,
     /// The latest entries of each campaign.
     pub recent: RecentEntries,
+    /// The size the stored books describe.
+    flushed_size: u64,
+    /// When the first entry after `flushed_size` was recorded.
+    dirty_since: Option<Instant>,
+}
+
+impl std::fmt::Debug for Books {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Books")
+            .field("next_index", &self.state.next_index())
+            .field("flushed_size", &self.flushed_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The snapshot as written, borrowing the books.
+#[derive(serde::Serialize)]
+struct SnapshotRef<'a> {
+    version: u32,
+    size: u64,
+    state: &'a BooksState,
+    recent: &'a RecentEntries,
+}
+
+/// The snapshot as read.
+#[derive(serde::Deserialize)]
+struct Snapshot {
+    version: u32,
+    size: u64,
+    state: State,
+    recent: RecentEntries,
 }
 
 /// Errors rebuilding the books from the log.
@@ -84,40 +153,162 @@ pub enum ReplayError {
 }
 
 impl Books {
-    /// Replays every leaf of `store` through the rules, verifying every
-    /// signature, exactly as an auditor would.
+    /// Empty books over `store`'s (empty) stored books.
+    fn empty(store: &BooksStore) -> Self {
+        Self {
+            state: State::with_history(Overlay::new(StoredHistory::new(Arc::clone(store)))),
+            trace: StoredTrace::new(Arc::clone(store)),
+            recent: RecentEntries::default(),
+            flushed_size: 0,
+            dirty_since: None,
+        }
+    }
+
+    /// The books of `store`: its stored snapshot, then every entry after it
+    /// replayed through the rules with every signature verified, exactly as
+    /// an auditor would. Without a usable snapshot (a new store, an older
+    /// format, a snapshot beyond the log), the stored books are dropped and
+    /// rebuilt from entry 0 ([`Books::rebuild`]).
     ///
     /// # Errors
-    /// [`ReplayError`] if a leaf cannot be read or breaks a rule.
-    pub fn replay(store: &RocksStore) -> Result<Self, ReplayError> {
-        const CHUNK: u64 = 4096;
+    /// [`ReplayError`] if a leaf cannot be read or breaks a rule, or the
+    /// store cannot be written.
+    pub fn open(store: &BooksStore) -> Result<Self, ReplayError> {
         let size = store.tree_size()?;
-        let mut books = Self::default();
-        let mut start = 0;
-        while start < size {
-            let end = (start + CHUNK).min(size);
-            for (offset, leaf) in store.read_leaves(start, end)?.iter().enumerate() {
-                let index = start + offset as u64;
+        let snapshot = store
+            .read_meta(&books::key(SNAPSHOT_KEY, b""))?
+            .and_then(|bytes| ciborium::from_reader::<Snapshot, _>(bytes.as_slice()).ok())
+            .filter(|s| {
+                s.version == SNAPSHOT_VERSION && s.size <= size && s.state.next_index() == s.size
+            });
+        let Some(snapshot) = snapshot else {
+            if size > 0 || store.read_meta(&books::key(SNAPSHOT_KEY, b""))?.is_some() {
+                tracing::warn!(target: "minhbach_server::sequencer", size, "no usable snapshot of the books: rebuilding them from every entry");
+            }
+            return Self::rebuild(store);
+        };
+        let mut books = Self::empty(store);
+        books.state = snapshot
+            .state
+            .map_history(|_| Overlay::new(StoredHistory::new(Arc::clone(store))));
+        books.recent = snapshot.recent;
+        books.flushed_size = snapshot.size;
+        books.replay(store, snapshot.size, size)?;
+        Ok(books)
+    }
+
+    /// Drops the stored books of `store` and rebuilds them from its leaves
+    /// alone, replaying every entry (flushing as it goes, so memory stays
+    /// bounded whatever the log's length).
+    ///
+    /// # Errors
+    /// As [`Books::open`].
+    pub fn rebuild(store: &BooksStore) -> Result<Self, ReplayError> {
+        store.delete_meta_prefix(books::BOOKS_PREFIX)?;
+        let mut books = Self::empty(store);
+        books.replay(store, 0, store.tree_size()?)?;
+        Ok(books)
+    }
+
+    /// Replays the leaves `[start, end)`, which must follow what the books
+    /// cover.
+    fn replay(&mut self, store: &BooksStore, start: u64, end: u64) -> Result<(), ReplayError> {
+        const CHUNK: u64 = 4096;
+        let mut from = start;
+        while from < end {
+            let to = (from + CHUNK).min(end);
+            for (offset, leaf) in store.read_leaves(from, to)?.iter().enumerate() {
+                let index = from + offset as u64;
                 let (entry, effects) =
-                    books
-                        .state
+                    self.state
                         .apply_leaf(leaf)
                         .map_err(|rejection| ReplayError::Rejected {
                             index,
                             code: rejection.code(),
                             rejection,
                         })?;
-                books.trace.record(&effects);
-                books.recent.record(&books.state, index, &entry.statement);
+                self.trace.record(&effects);
+                self.recent.record(&self.state, index, &entry.statement);
             }
-            start = end;
+            self.dirty_since.get_or_insert_with(Instant::now);
+            from = to;
+            // By count only: a replay's memory stays bounded, and what it
+            // leaves unflushed is what the crash left (flushed by the
+            // sequencer's next round).
+            if self.unflushed() >= self.flush_interval() {
+                self.flush(store)?;
+            }
         }
-        Ok(books)
+        Ok(())
+    }
+
+    /// Entries recorded since the last flush.
+    #[must_use]
+    pub fn unflushed(&self) -> u64 {
+        self.state.next_index() - self.flushed_size
+    }
+
+    /// Whether enough is unflushed to write it now.
+    fn flush_due(&self) -> bool {
+        let unflushed = self.unflushed();
+        unflushed >= self.flush_interval()
+            || (unflushed > 0
+                && self.dirty_since.is_some_and(|t| t.elapsed() >= FLUSH_AGE)
+                && self.live_bytes() <= QUIET_SNAPSHOT_BYTES)
+    }
+
+    /// Entries between flushes under load.
+    fn flush_interval(&self) -> u64 {
+        FLUSH_ENTRIES.max(self.live_bytes() / LIVE_BYTES_PER_ENTRY)
+    }
+
+    fn live_bytes(&self) -> u64 {
+        self.state.approx_bytes() as u64
+    }
+
+    /// The metadata writes of a flush: the pending history and traces, and
+    /// the snapshot of the live part at the current size.
+    fn flush_pairs(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut pairs = history_pairs(self.state.history().pending());
+        pairs.extend(self.trace.pending_pairs());
+        pairs.push((
+            books::key(SNAPSHOT_KEY, b""),
+            books::encode(&SnapshotRef {
+                version: SNAPSHOT_VERSION,
+                size: self.state.next_index(),
+                state: &self.state,
+                recent: &self.recent,
+            }),
+        ));
+        pairs
+    }
+
+    /// Forgets what a flush of `pairs` wrote (it is now read from the store).
+    fn flushed(&mut self) {
+        self.state.history_mut().take_pending();
+        self.trace.clear_pending();
+        self.flushed_size = self.state.next_index();
+        self.dirty_since = None;
+    }
+
+    /// Writes what was recorded since the last flush, with a snapshot of
+    /// the live part, in one atomic (and durable) write. The books must
+    /// cover exactly the committed entries of `store`.
+    ///
+    /// # Errors
+    /// A store error; then nothing is written and nothing forgotten.
+    pub fn flush(&mut self, store: &BooksStore) -> Result<(), minhbach_ledger::store::StoreError> {
+        if self.unflushed() == 0 {
+            return Ok(());
+        }
+        store.put_meta(&self.flush_pairs())?;
+        self.flushed();
+        Ok(())
     }
 }
 
 /// The books behind a lock: the sequencer writes, handlers read.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SharedBooks(Arc<RwLock<Books>>);
 
 impl SharedBooks {
@@ -253,6 +444,14 @@ pub struct Core {
     metrics: Arc<Metrics>,
 }
 
+/// The books are flushed when the writer goes (shutdown, the end of a
+/// seeding), so that the next start replays nothing.
+impl Drop for Core {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Core")
@@ -276,11 +475,14 @@ pub enum CoreError {
         /// Entries the log holds.
         log: u64,
     },
+    /// The books could not be opened.
+    #[error(transparent)]
+    Books(#[from] ReplayError),
 }
 
 impl Core {
     /// The writer over `store`, whose books `books` must cover exactly the
-    /// committed entries (see [`Books::replay`]).
+    /// committed entries (see [`Books::open`]).
     ///
     /// # Errors
     /// [`CoreError`] if the log cannot be opened or the sizes differ.
@@ -363,13 +565,14 @@ impl Core {
                     books.trace.record(&effects);
                     books.recent.push(effects.index, kind, campaigns);
                 }
+                books.dirty_since.get_or_insert_with(Instant::now);
                 self.metrics
                     .record_commit(leaves.len(), started.elapsed(), appended.size);
                 Ok(outcomes)
             }
             Err(e) => {
                 tracing::error!(target: "minhbach_server::sequencer", error = %e, "commit failed; rebuilding the books from the store");
-                match Books::replay(self.log.store()) {
+                match Books::open(self.log.store()) {
                     Ok(rebuilt) => *books = rebuilt,
                     Err(e) => {
                         tracing::error!(target: "minhbach_server::sequencer", error = %e, "cannot rebuild the books");
@@ -380,10 +583,43 @@ impl Core {
         }
     }
 
+    /// Flushes the books if enough is unflushed (see [`Books`]). The
+    /// records are encoded under the read lock and written without any, so
+    /// readers and the signature checkers are held up only while the
+    /// flushed records are forgotten. A failed write is logged and tried
+    /// again after the next commit; nothing is lost, the books just stay
+    /// longer in memory.
+    pub fn flush_if_due(&mut self) {
+        if self.books.read().flush_due() {
+            self.flush();
+        }
+    }
+
+    /// Flushes whatever the books hold unflushed.
+    pub fn flush(&mut self) {
+        let pairs = {
+            let books = self.books.read();
+            if books.unflushed() == 0 {
+                return;
+            }
+            books.flush_pairs()
+        };
+        let started = Instant::now();
+        match self.log.store().put_meta(&pairs) {
+            Ok(()) => {
+                self.books.write().flushed();
+                tracing::debug!(target: "minhbach_server::sequencer", records = pairs.len(), elapsed_ms = started.elapsed().as_millis(), "books flushed");
+            }
+            Err(e) => {
+                tracing::error!(target: "minhbach_server::sequencer", error = %e, "cannot flush the books; keeping them in memory");
+            }
+        }
+    }
+
     /// One statement: wrap it as the next leaf and apply the rules.
     fn admit(
         &self,
-        state: &mut State,
+        state: &mut BooksState,
         checked: Checked,
         logged_at: DateTime<Utc>,
         leaves: &mut Vec<Vec<u8>>,
@@ -556,6 +792,8 @@ impl Sequencer {
                             }
                         }
                     }
+                    // After the answers: a flush delays only the next batch.
+                    core.flush_if_due();
                 }
                 tracing::info!(target: "minhbach_server::sequencer", size = core.size(), "sequencer stopped");
             })?;

@@ -28,7 +28,7 @@ use minhbach_ledger::tile::{
 };
 
 use crate::error::ApiError;
-use crate::AppState;
+use crate::{AppState, View};
 
 /// Full tiles never change.
 pub(crate) const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -41,7 +41,7 @@ pub(crate) const CHECKPOINT_CACHE: &str = "no-cache";
 
 /// `GET /checkpoint`: the published checkpoint, with its cosignatures.
 pub(crate) async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let latest = state.read(|view| view.require_latest()).await?;
+    let latest = state.read_now(View::require_latest)?;
     Ok((
         [
             (
@@ -65,16 +65,19 @@ pub(crate) async fn tile(
 ) -> Result<Response, ApiError> {
     let path = TilePath::parse(&format!("tile/{rest}"))
         .map_err(|e| ApiError::NotFound(format!("not a tile: {e}")))?;
-    let bytes = state
-        .read(move |view| {
-            // Up to the committed size: a reader only uses the tiles a
-            // checkpoint it verified covers (C2SP tlog-tiles), and a tile
-            // never changes once its hashes exist.
-            let store = view.store();
-            let size = store.tree_size().map_err(ApiError::internal)?;
-            tile_bytes(store, path, size)
-        })
-        .await?;
+    // Up to the committed size: a reader only uses the tiles a checkpoint
+    // it verified covers (C2SP tlog-tiles), and a tile never changes once
+    // its hashes exist.
+    let read = move |view: &View| {
+        let store = view.store();
+        let size = store.tree_size().map_err(ApiError::internal)?;
+        tile_bytes(store, path, size)
+    };
+    // A hash tile is one stored block; an entry bundle is up to 256 leaves.
+    let bytes = match path.kind() {
+        TileKind::Hashes { .. } => state.read_now(read)?,
+        TileKind::Entries => state.read(read).await?,
+    };
     let cache = if path.is_full() { IMMUTABLE } else { PARTIAL };
     Ok((
         [

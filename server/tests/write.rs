@@ -394,6 +394,20 @@ async fn the_books_answer_campaigns_keys_accounts_coverage_feedback_and_metrics(
         text.contains(&format!("minhbach_tree_size {}\n", f.size())),
         "{text}"
     );
+    // The store's memory, by part: each gauge present, and the block cache
+    // holds the blocks these reads went through.
+    let gauge = |part: &str| -> u64 {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!("minhbach_store_memory_bytes{{part=\"{part}\"}} "))
+            })
+            .unwrap_or_else(|| panic!("no {part} gauge in {text}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(gauge("block_cache") > 0);
+    gauge("memtables");
+    gauge("table_readers");
 }
 
 #[tokio::test]

@@ -349,7 +349,7 @@ fn entry_body(
 /// campaigns and entries linked; anything else as compact JSON.
 fn field_value(
     h: &mut Html,
-    s: &minhbach_ledger::rules::State,
+    s: &crate::sequencer::BooksState,
     key: &str,
     v: &Value,
     asset: &str,

@@ -6,10 +6,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::sequencer::BooksState as RulesState;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use minhbach_ledger::region::RegionCode;
-use minhbach_ledger::rules::{Campaign, State as RulesState};
+use minhbach_ledger::rules::Campaign;
 use minhbach_ledger::statement::{Slug, Statement};
 use minhbach_ledger::summary::{self, AssetSummary};
 
