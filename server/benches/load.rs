@@ -16,7 +16,10 @@
 //! - the server's peak resident memory (VmHWM).
 //!
 //! Run: `cargo bench -p minhbach-server --bench load` (MINHBACH_LOAD_SCALE
-//! scales the statement counts, default 1.0).
+//! scales the statement counts, default 1.0; MINHBACH_LOAD_LOG=10000000
+//! fills the log to 10 million entries before the reads, with donations and
+//! one disbursement per 99 of them paying them out, and restarts the server
+//! there; MINHBACH_LOAD_DATA=DIR keeps the data directory).
 
 #[path = "../tests/support/load.rs"]
 mod load;
@@ -52,6 +55,36 @@ fn presign(key: &SigningKey, run: u16, n: u64) -> Vec<Vec<u8>> {
             std::thread::spawn(move || {
                 (t * per..((t + 1) * per).min(n))
                     .map(|s| donation(&key, run, s))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("signer thread"))
+        .collect()
+}
+
+/// Signs statements `0..n` of run `run` on every core as a relief appeal
+/// runs: donations, and after every 99 of them one disbursement paying out
+/// what they brought in (so the unspent money, and with it the live state,
+/// does not grow with the log).
+fn presign_relief(intake: &SigningKey, approver: &SigningKey, run: u16, n: u64) -> Vec<Vec<u8>> {
+    let threads = cores() as u64;
+    let per = n.div_ceil(threads);
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (intake, approver) = (intake.clone(), approver.clone());
+            std::thread::spawn(move || {
+                (t * per..((t + 1) * per).min(n))
+                    .map(|s| {
+                        if s % 100 == 99 {
+                            let paid = (s - 99..s).map(load::donation_amount).sum();
+                            load::disbursement(&approver, run, s, paid)
+                        } else {
+                            donation(&intake, run, s)
+                        }
+                    })
                     .collect::<Vec<_>>()
             })
         })
@@ -98,6 +131,23 @@ fn ed25519_limit() -> f64 {
         h.join().expect("verifier thread");
     }
     (cores() * rounds * 256) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The size of the log's current checkpoint.
+fn log_size(addr: &str) -> u64 {
+    let addr = addr.to_owned();
+    client(async move {
+        let (status, bytes) = Conn::open(&addr)
+            .await
+            .call("GET", "/checkpoint", b"")
+            .await;
+        assert_eq!(status, 200);
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .nth(1)
+            .and_then(|l| l.parse::<u64>().ok())
+            .expect("a size line")
+    })
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -327,7 +377,10 @@ fn paced(
 fn main() {
     let scale = scale();
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
+    // MINHBACH_LOAD_DATA keeps the log in a directory of one's choosing
+    // (to profile the reads of a large log again without filling it again).
+    let data = std::env::var_os("MINHBACH_LOAD_DATA")
+        .map_or_else(|| dir.path().join("data"), std::path::PathBuf::from);
     let data_arg = data.to_str().expect("utf-8 path").to_owned();
     println!("machine: {} cores", cores());
 
@@ -346,8 +399,17 @@ fn main() {
     let pid = server.child.id();
     let key = intake_key(&data);
 
+    // Run numbers (part of every reference) start at a value of this
+    // minute, so that a kept data directory can be driven again.
+    let runs = u16::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() / 60 % 300 * 200),
+    )
+    .unwrap_or(0);
+
     // 1. Batched submission.
-    let signed = Arc::new(presign(&key, 1, (120_000.0 * scale) as u64));
+    let signed = Arc::new(presign(&key, runs, (120_000.0 * scale) as u64));
     let batched = submit_all(&addr, 4, 1000, &signed);
     println!(
         "batched submission (1,000 per request, 4 connections): {batched:.0} statements/s = {:.2} of the ed25519 limit (target 30,000/s)",
@@ -355,7 +417,7 @@ fn main() {
     );
 
     // 2. Single-statement requests from 64 keep-alive connections.
-    let singles = Arc::new(presign(&key, 2, (60_000.0 * scale) as u64));
+    let singles = Arc::new(presign(&key, runs + 1, (60_000.0 * scale) as u64));
     let single = submit_all(&addr, 64, 1, &singles);
     println!(
         "single-statement requests (64 connections): {single:.0}/s = {:.2} of the ed25519 limit (target 8,000/s)",
@@ -365,7 +427,7 @@ fn main() {
     // 3. Latency to a published checkpoint at a paced 5,000 statements/s.
     let rate = 5_000.0;
     let seconds = (10.0 * scale).max(2.0);
-    let statements = Arc::new(presign(&key, 3, (rate * seconds) as u64));
+    let statements = Arc::new(presign(&key, runs + 2, (rate * seconds) as u64));
     let (mut l, achieved) = paced(&addr, 512, rate, &statements);
     l.sort();
     println!(
@@ -375,19 +437,57 @@ fn main() {
         percentile(&l, 1.0).as_secs_f64() * 1e3,
     );
 
-    // 4. Reads at the final size.
-    let size = client(async {
-        let (status, bytes) = Conn::open(&addr)
-            .await
-            .call("GET", "/checkpoint", b"")
-            .await;
-        assert_eq!(status, 200);
-        String::from_utf8_lossy(&bytes)
-            .lines()
-            .nth(1)
-            .and_then(|l| l.parse::<u64>().ok())
-            .expect("a size line")
-    });
+    // 4. Optionally, fill the log to MINHBACH_LOAD_LOG entries (batched
+    // submissions, signed a chunk at a time), then restart the server there:
+    // the start loads the books' snapshot instead of replaying the log.
+    let mut size = log_size(&addr);
+    let mut server = server;
+    let mut pid = pid;
+    let mut addr = addr;
+    let fill_to = std::env::var("MINHBACH_LOAD_LOG")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(0);
+    if fill_to > size {
+        let approver = load::approver_key(&data);
+        let started = Instant::now();
+        let initial = size;
+        let mut run = runs + 10;
+        let mut reported = size;
+        while size < fill_to {
+            let n = (fill_to - size).min(250_000);
+            let signed = Arc::new(presign_relief(&key, &approver, run, n));
+            submit_all(&addr, 4, 1000, &signed);
+            size += n;
+            run += 1;
+            if size - reported >= 1_000_000 || size == fill_to {
+                reported = size;
+                eprintln!(
+                    "  filled to {size} entries, {:.0} s, server peak {:.0} MiB",
+                    started.elapsed().as_secs_f64(),
+                    peak_rss_mib(pid)
+                );
+            }
+        }
+        assert_eq!(log_size(&addr), size, "every statement was logged");
+        println!(
+            "filled the log to {size} entries in {:.0} s ({:.0} statements/s, signing included); server peak resident memory while filling: {:.0} MiB (target < 512 MiB)",
+            started.elapsed().as_secs_f64(),
+            (size - initial) as f64 / started.elapsed().as_secs_f64(),
+            peak_rss_mib(pid)
+        );
+        assert!(server.terminate(), "the server stops cleanly");
+        let started = Instant::now();
+        server = Server::start(&["serve", "--data", &data_arg, "--config", &config_arg]);
+        println!(
+            "restart at {size} entries: serving after {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+        addr = server.url.trim_start_matches("http://").to_owned();
+        pid = server.child.id();
+    }
+
+    // 5. Reads at the final size.
     let duration = Duration::from_secs_f64((5.0 * scale).max(2.0));
     let proofs = hammer(&addr, 32, duration, move |mut conn, t, i| async move {
         let index = (t as u64 * 7919 + i * 104_729) % size;

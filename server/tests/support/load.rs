@@ -110,8 +110,44 @@ pub(crate) fn donation(key: &SigningKey, run: u16, seq: u64) -> Vec<u8> {
     );
     let payload = serde_json::to_vec(&json!({
         "type": "donation", "id": id, "time": t, "campaign": demo::STORM,
-        "account": ACCOUNT, "amount": 10_000 + seq % 90_000, "asset": "VND",
+        "account": ACCOUNT, "amount": donation_amount(seq), "asset": "VND",
         "channel": "bank", "external_ref": format!("LOAD{run:04}{seq:012}"), "received_at": t,
+    }))
+    .expect("JSON");
+    Envelope::sign(STATEMENT_PAYLOAD_TYPE, payload, key).to_json()
+}
+
+/// The demo's first approver, who may sign disbursements of up to
+/// 100,000,000 ₫ from the storm campaign alone.
+#[allow(dead_code)] // used by the load bench, not by every test including this file
+pub(crate) fn approver_key(data: &Path) -> SigningKey {
+    DataDir::new(data)
+        .load_or_create_official("approver-1", "unused", &mut rand_core::OsRng)
+        .expect("the demo's approver key")
+}
+
+/// The amount of donation `seq` (of any run).
+pub(crate) fn donation_amount(seq: u64) -> u64 {
+    10_000 + seq % 90_000
+}
+
+/// A signed disbursement `seq` of run `run`: `amount` ₫ from the storm
+/// campaign to a commune's people's committee.
+#[allow(dead_code)] // used by the load bench, not by every test including this file
+pub(crate) fn disbursement(key: &SigningKey, run: u16, seq: u64, amount: u64) -> Vec<u8> {
+    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
+    let t = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let id = format!(
+        "{:08x}-{:04x}-7000-9000-{:012x}",
+        now.timestamp(),
+        run,
+        seq & 0xffff_ffff_ffff
+    );
+    let payload = serde_json::to_vec(&json!({
+        "type": "disbursement", "id": id, "time": t, "campaign": demo::STORM,
+        "amount": amount, "asset": "VND",
+        "recipient": {"organization": "Ủy ban nhân dân phường Cam Đường"},
+        "region": "15-02671", "purpose": "Hỗ trợ các hộ bị ngập",
     }))
     .expect("JSON");
     Envelope::sign(STATEMENT_PAYLOAD_TYPE, payload, key).to_json()
