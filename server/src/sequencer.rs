@@ -175,14 +175,15 @@ impl Books {
     /// store cannot be written.
     pub fn open(store: &BooksStore) -> Result<Self, ReplayError> {
         let size = store.tree_size()?;
-        let snapshot = store
-            .read_meta(&books::key(SNAPSHOT_KEY, b""))?
-            .and_then(|bytes| ciborium::from_reader::<Snapshot, _>(bytes.as_slice()).ok())
+        let stored = store.read_meta(&books::key(SNAPSHOT_KEY, b""))?;
+        let snapshot = stored
+            .as_deref()
+            .and_then(|bytes| ciborium::from_reader::<Snapshot, _>(bytes).ok())
             .filter(|s| {
                 s.version == SNAPSHOT_VERSION && s.size <= size && s.state.next_index() == s.size
             });
         let Some(snapshot) = snapshot else {
-            if size > 0 || store.read_meta(&books::key(SNAPSHOT_KEY, b""))?.is_some() {
+            if size > 0 || stored.is_some() {
                 tracing::warn!(target: "minhbach_server::sequencer", size, "no usable snapshot of the books: rebuilding them from every entry");
             }
             return Self::rebuild(store);
