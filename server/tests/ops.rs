@@ -267,7 +267,7 @@ fn reindex_refuses_a_log_whose_leaves_were_altered() {
         let db = rocksdb::DB::open_cf(
             &rocksdb::Options::default(),
             &log,
-            ["leaves", "tiles", "hashes", "meta"],
+            ["leaves", "tiles", "hashes", "paths", "meta"],
         )
         .unwrap();
         db.put_cf(db.cf_handle("leaves").unwrap(), 5u64.to_be_bytes(), &six)
