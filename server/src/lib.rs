@@ -157,8 +157,9 @@ pub enum StartError {
 
 impl AppState {
     /// A read-only state serving `store`, a log whose checkpoints `verifier`
-    /// verifies (its name is the log's origin). The books are rebuilt by
-    /// replaying every entry through the rules; writes answer 503.
+    /// verifies (its name is the log's origin). The books are opened from
+    /// the store ([`Books::open`]: the stored snapshot, then the entries
+    /// after it through the rules); writes answer 503.
     ///
     /// # Errors
     /// [`StartError::Replay`] if an entry breaks the rules.

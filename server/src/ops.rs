@@ -208,9 +208,10 @@ pub struct Reindexed {
 
 /// Rebuilds every derived index of the log in `data` from its leaves alone:
 /// all node hashes (the proofs' and tiles' source), checked against the
-/// signed checkpoint, then the books (rules state and gift traces) by
-/// replaying every entry with full verification, as the server does at
-/// start. The server must be stopped (RocksDB holds a lock).
+/// signed checkpoint, then the books (rules state and gift traces): the
+/// stored ones are dropped and every entry replayed with full verification,
+/// as the server does when its snapshot is missing. The server must be
+/// stopped (RocksDB holds a lock).
 ///
 /// # Errors
 /// [`StoreError::Corrupt`] (through [`OpsError::Store`]) if the leaves do
