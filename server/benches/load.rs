@@ -45,16 +45,19 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
-/// Signs `n` donations of run `run` on every core.
-fn presign(key: &SigningKey, run: u16, n: u64) -> Vec<Vec<u8>> {
+/// Signs statements `0..n` on every core, `sign(s)` being statement `s`.
+fn sign_on_every_core(
+    n: u64,
+    sign: impl Fn(u64) -> Vec<u8> + Clone + Send + 'static,
+) -> Vec<Vec<u8>> {
     let threads = cores() as u64;
     let per = n.div_ceil(threads);
     let handles: Vec<_> = (0..threads)
         .map(|t| {
-            let key = key.clone();
+            let sign = sign.clone();
             std::thread::spawn(move || {
                 (t * per..((t + 1) * per).min(n))
-                    .map(|s| donation(&key, run, s))
+                    .map(&sign)
                     .collect::<Vec<_>>()
             })
         })
@@ -65,34 +68,26 @@ fn presign(key: &SigningKey, run: u16, n: u64) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Signs `n` donations of run `run` on every core.
+fn presign(key: &SigningKey, run: u16, n: u64) -> Vec<Vec<u8>> {
+    let key = key.clone();
+    sign_on_every_core(n, move |s| donation(&key, run, s))
+}
+
 /// Signs statements `0..n` of run `run` on every core as a relief appeal
 /// runs: donations, and after every 99 of them one disbursement paying out
 /// what they brought in (so the unspent money, and with it the live state,
 /// does not grow with the log).
 fn presign_relief(intake: &SigningKey, approver: &SigningKey, run: u16, n: u64) -> Vec<Vec<u8>> {
-    let threads = cores() as u64;
-    let per = n.div_ceil(threads);
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (intake, approver) = (intake.clone(), approver.clone());
-            std::thread::spawn(move || {
-                (t * per..((t + 1) * per).min(n))
-                    .map(|s| {
-                        if s % 100 == 99 {
-                            let paid = (s - 99..s).map(load::donation_amount).sum();
-                            load::disbursement(&approver, run, s, paid)
-                        } else {
-                            donation(&intake, run, s)
-                        }
-                    })
-                    .collect::<Vec<_>>()
-            })
-        })
-        .collect();
-    handles
-        .into_iter()
-        .flat_map(|h| h.join().expect("signer thread"))
-        .collect()
+    let (intake, approver) = (intake.clone(), approver.clone());
+    sign_on_every_core(n, move |s| {
+        if s % 100 == 99 {
+            let paid = (s - 99..s).map(load::donation_amount).sum();
+            load::disbursement(&approver, run, s, paid)
+        } else {
+            donation(&intake, run, s)
+        }
+    })
 }
 
 /// Ed25519 verifications per second with the ledger's batch verification

@@ -294,11 +294,6 @@ impl<S> StoredHistory<S> {
     pub fn new(store: S) -> Self {
         Self { store }
     }
-
-    /// The store.
-    pub fn store(&self) -> &S {
-        &self.store
-    }
 }
 
 fn id_meta_key(key: &HistoryKey) -> Vec<u8> {

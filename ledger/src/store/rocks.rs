@@ -647,20 +647,33 @@ impl RocksStore {
         if groups.any(|other| other != g) {
             return Ok(false);
         }
-        let Some(bytes) = self
-            .db
-            .get_pinned_cf(self.cf(CF_PATHS)?, path_key(tile, g))
-            .map_err(backend)?
-        else {
+        self.fill_from(
+            (self.cf(CF_PATHS)?, &path_key(tile, g)),
+            (PATH_HASHES, "path value is not 60 hashes"),
+            path_position,
+            (group, ids, out),
+        )
+    }
+
+    /// Reads the value at `key` of column family `cf`, which must hold
+    /// `hashes` hashes (else it is corrupt: `what`), and fills `out` for the
+    /// nodes `group` (positions in `ids`) from the positions `position`
+    /// gives. `false`: no such value.
+    fn fill_from(
+        &self,
+        (cf, key): (&ColumnFamily, &[u8]),
+        (hashes, what): (usize, &'static str),
+        position: fn(NodeId) -> usize,
+        (group, ids, out): (&[(u64, usize)], &[NodeId], &mut [Hash]),
+    ) -> Result<bool, StoreError> {
+        let Some(bytes) = self.db.get_pinned_cf(cf, key).map_err(backend)? else {
             return Ok(false);
         };
-        if bytes.len() != PATH_HASHES * HASH_SIZE {
-            return Err(StoreError::Corrupt {
-                what: "path value is not 60 hashes",
-            });
+        if bytes.len() != hashes * HASH_SIZE {
+            return Err(StoreError::Corrupt { what });
         }
         for &(_, pos) in group {
-            let at = path_position(ids[pos]) * HASH_SIZE;
+            let at = position(ids[pos]) * HASH_SIZE;
             out[pos] = decode_hash(&bytes[at..at + HASH_SIZE])?;
         }
         Ok(true)
@@ -768,24 +781,17 @@ impl HashReader for RocksStore {
             if self.read_from_path(tile, group, ids, &mut out)? {
                 continue;
             }
-            let Some(bytes) = self
-                .db
-                .get_pinned_cf(tiles_cf, tile.to_be_bytes())
-                .map_err(backend)?
-            else {
+            let read = self.fill_from(
+                (tiles_cf, &tile.to_be_bytes()),
+                (PACKED_HASHES, "packed tile is not 510 hashes"),
+                packed_position,
+                (group, ids, &mut out),
+            )?;
+            if !read {
                 return Err(StoreError::MissingNode {
                     level: ids[first].level,
                     index: ids[first].index,
                 });
-            };
-            if bytes.len() != PACKED_HASHES * HASH_SIZE {
-                return Err(StoreError::Corrupt {
-                    what: "packed tile is not 510 hashes",
-                });
-            }
-            for &(_, pos) in group {
-                let at = packed_position(ids[pos]) * HASH_SIZE;
-                out[pos] = decode_hash(&bytes[at..at + HASH_SIZE])?;
             }
         }
         Ok(out)
@@ -1309,6 +1315,43 @@ mod tests {
         }
         done.store(true, Ordering::Relaxed);
         assert!(reader.join().unwrap() > 0, "the reader proved nothing");
+    }
+
+    #[test]
+    fn delete_meta_prefix_drops_exactly_its_keys_and_refuses_the_stores_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RocksStore::open(dir.path()).unwrap();
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> = [
+            &b"books/"[..],
+            b"books/a",
+            b"books/\xff\xff",
+            b"book",
+            b"books0",
+            b"witness/x",
+        ]
+        .iter()
+        .map(|k| (k.to_vec(), b"v".to_vec()))
+        .collect();
+        store.put_meta(&pairs).unwrap();
+        for refused in [&b""[..], b"_size", b"_"] {
+            assert!(matches!(
+                store.delete_meta_prefix(refused),
+                Err(StoreError::InvalidCommit { .. })
+            ));
+        }
+        store.delete_meta_prefix(b"books/").unwrap();
+        let left: Vec<bool> = pairs
+            .iter()
+            .map(|(k, _)| store.read_meta(k).unwrap().is_some())
+            .collect();
+        assert_eq!(left, [false, false, false, true, true, true]);
+        // A prefix of 0xff bytes only: every key from it on.
+        store
+            .put_meta(&[(vec![0xff, 0xff, 1], b"v".to_vec())])
+            .unwrap();
+        store.delete_meta_prefix(&[0xff, 0xff]).unwrap();
+        assert_eq!(store.read_meta(&[0xff, 0xff, 1]).unwrap(), None);
+        assert!(store.read_meta(b"witness/x").unwrap().is_some());
     }
 
     #[test]

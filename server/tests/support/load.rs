@@ -100,20 +100,31 @@ pub(crate) fn intake_key(data: &Path) -> SigningKey {
 /// A signed donation `seq` of run `run` (ids and references unique per
 /// (run, seq)).
 pub(crate) fn donation(key: &SigningKey, run: u16, seq: u64) -> Vec<u8> {
+    let (t, id) = stamp(8, run, seq);
+    signed(
+        key,
+        &json!({
+            "type": "donation", "id": id, "time": t, "campaign": demo::STORM,
+            "account": ACCOUNT, "amount": donation_amount(seq), "asset": "VND",
+            "channel": "bank", "external_ref": format!("LOAD{run:04}{seq:012}"), "received_at": t,
+        }),
+    )
+}
+
+/// The time now and a statement id unique per (`kind`, run, seq) and second.
+fn stamp(kind: u8, run: u16, seq: u64) -> (String, String) {
     let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
-    let t = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let id = format!(
-        "{:08x}-{:04x}-7000-8000-{:012x}",
+        "{:08x}-{run:04x}-7000-{kind:x}000-{:012x}",
         now.timestamp(),
-        run,
         seq & 0xffff_ffff_ffff
     );
-    let payload = serde_json::to_vec(&json!({
-        "type": "donation", "id": id, "time": t, "campaign": demo::STORM,
-        "account": ACCOUNT, "amount": donation_amount(seq), "asset": "VND",
-        "channel": "bank", "external_ref": format!("LOAD{run:04}{seq:012}"), "received_at": t,
-    }))
-    .expect("JSON");
+    (now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), id)
+}
+
+/// `statement` signed by `key`, as an envelope's JSON.
+fn signed(key: &SigningKey, statement: &serde_json::Value) -> Vec<u8> {
+    let payload = serde_json::to_vec(statement).expect("JSON");
     Envelope::sign(STATEMENT_PAYLOAD_TYPE, payload, key).to_json()
 }
 
@@ -135,22 +146,16 @@ pub(crate) fn donation_amount(seq: u64) -> u64 {
 /// campaign to a commune's people's committee.
 #[allow(dead_code)] // used by the load bench, not by every test including this file
 pub(crate) fn disbursement(key: &SigningKey, run: u16, seq: u64, amount: u64) -> Vec<u8> {
-    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
-    let t = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let id = format!(
-        "{:08x}-{:04x}-7000-9000-{:012x}",
-        now.timestamp(),
-        run,
-        seq & 0xffff_ffff_ffff
-    );
-    let payload = serde_json::to_vec(&json!({
-        "type": "disbursement", "id": id, "time": t, "campaign": demo::STORM,
-        "amount": amount, "asset": "VND",
-        "recipient": {"organization": "Ủy ban nhân dân phường Cam Đường"},
-        "region": "15-02671", "purpose": "Hỗ trợ các hộ bị ngập",
-    }))
-    .expect("JSON");
-    Envelope::sign(STATEMENT_PAYLOAD_TYPE, payload, key).to_json()
+    let (t, id) = stamp(9, run, seq);
+    signed(
+        key,
+        &json!({
+            "type": "disbursement", "id": id, "time": t, "campaign": demo::STORM,
+            "amount": amount, "asset": "VND",
+            "recipient": {"organization": "Ủy ban nhân dân phường Cam Đường"},
+            "region": "15-02671", "purpose": "Hỗ trợ các hộ bị ngập",
+        }),
+    )
 }
 
 /// A keep-alive HTTP client.
