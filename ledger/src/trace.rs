@@ -43,7 +43,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::rules::{Effects, Flow, FlowKind, History, State};
 use crate::statement::{Asset, Slug};
-use crate::store::{books, LogStore};
+use crate::store::books::{self, Layer, Layers};
+use crate::store::LogStore;
 
 /// Collects the [`Flow`]s of accepted entries in memory (O(flows): the
 /// auditor's; the server keeps its index in its store, [`StoredTrace`]).
@@ -249,71 +250,33 @@ fn sources_key(outflow: u64) -> Vec<u8> {
     books::key("sources", &outflow.to_be_bytes())
 }
 
-/// A trace index in a store's metadata (under
-/// [`BOOKS_PREFIX`](crate::store::books::BOOKS_PREFIX): one list of steps per
-/// donation, one list of sources per disbursement), with the flows recorded
-/// since the last [`StoredTrace::pending_pairs`] held in memory on top.
-/// Its answers are those of a [`TraceIndex`] that recorded the same flows.
-///
-/// # Panics
-/// Reads panic if the store fails (see [`crate::store::books::read`]).
-#[derive(Clone, Debug)]
-pub struct StoredTrace<S> {
-    store: S,
-    /// Whole lists: the stored one with the new steps appended.
+/// A trace index's lists not yet in the store: whole lists (the stored one
+/// with the new steps appended), `None` for a reversed disbursement's
+/// sources.
+#[derive(Clone, Debug, Default)]
+pub struct TraceLayer {
     steps: HashMap<u64, Vec<Step>>,
-    /// Whole lists; `None` for a reversed disbursement's.
     sources: HashMap<u64, Option<Vec<(u64, u64)>>>,
 }
 
-impl<S: LogStore> StoredTrace<S> {
-    /// The index kept in `store`, nothing pending.
-    pub fn new(store: S) -> Self {
-        Self {
-            store,
-            steps: HashMap::new(),
-            sources: HashMap::new(),
-        }
-    }
-
-    /// Records the flows of an accepted entry (pending until written).
-    pub fn record(&mut self, effects: &Effects) {
-        record(self, effects);
-    }
-
-    /// The donations that funded a live (not reversed) disbursement:
-    /// `(donation index, amount)` in consumption order.
+impl TraceLayer {
+    /// How many lists it holds.
     #[must_use]
-    pub fn sources(&self, disbursement: u64) -> Vec<(u64, u64)> {
-        match self.sources.get(&disbursement) {
-            Some(pending) => pending.clone().unwrap_or_default(),
-            None => books::read(&self.store, &sources_key(disbursement)).unwrap_or_default(),
-        }
-    }
-
-    /// Where a donation went; `None` if `donation` is not a donation entry.
-    #[must_use]
-    pub fn trace<H: History>(&self, state: &State<H>, donation: u64) -> Option<Trace> {
-        match self.steps.get(&donation) {
-            Some(steps) => trace_of(steps, state, donation),
-            None => {
-                let steps: Vec<Step> =
-                    books::read(&self.store, &steps_key(donation)).unwrap_or_default();
-                trace_of(&steps, state, donation)
-            }
-        }
-    }
-
-    /// How many lists are pending.
-    #[must_use]
-    pub fn pending_len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.steps.len() + self.sources.len()
     }
 
-    /// The metadata writes that store what is pending (a reversed
-    /// disbursement's sources as an empty value, which reads as none).
+    /// Whether it holds no list.
     #[must_use]
-    pub fn pending_pairs(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The metadata writes that store its lists for [`StoredTrace`] (a
+    /// reversed disbursement's sources as an empty value, which reads as
+    /// none), in no particular order.
+    #[must_use]
+    pub fn pairs(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
         let steps = self
             .steps
             .iter()
@@ -326,31 +289,122 @@ impl<S: LogStore> StoredTrace<S> {
         });
         steps.chain(sources).collect()
     }
+}
 
-    /// Forgets what is pending, once written (or to drop it).
-    pub fn clear_pending(&mut self) {
-        self.steps.clear();
-        self.sources.clear();
+impl Layer for TraceLayer {
+    fn absorb_older(&mut self, older: Self) {
+        for (k, v) in older.steps {
+            self.steps.entry(k).or_insert(v);
+        }
+        for (k, v) in older.sources {
+            self.sources.entry(k).or_insert(v);
+        }
+    }
+}
+
+/// A trace index in a store's metadata (under
+/// [`BOOKS_PREFIX`](crate::store::books::BOOKS_PREFIX): one list of steps per
+/// donation, one list of sources per disbursement), with the lists changed
+/// since they were last written held in memory on top, in [`Layers`] (see
+/// there how a flush writes them). Its answers are those of a
+/// [`TraceIndex`] that recorded the same flows.
+///
+/// # Panics
+/// Reads panic if the store fails (see [`crate::store::books::read`]).
+#[derive(Clone, Debug)]
+pub struct StoredTrace<S> {
+    store: S,
+    layers: Layers<TraceLayer>,
+}
+
+impl<S: LogStore> StoredTrace<S> {
+    /// The index kept in `store`, nothing pending.
+    pub fn new(store: S) -> Self {
+        Self {
+            store,
+            layers: Layers::default(),
+        }
+    }
+
+    /// Records the flows of an accepted entry (pending until written).
+    pub fn record(&mut self, effects: &Effects) {
+        record(self, effects);
+    }
+
+    /// The donations that funded a live (not reversed) disbursement:
+    /// `(donation index, amount)` in consumption order.
+    #[must_use]
+    pub fn sources(&self, disbursement: u64) -> Vec<(u64, u64)> {
+        self.latest_sources(disbursement).unwrap_or_default()
+    }
+
+    /// Where a donation went; `None` if `donation` is not a donation entry.
+    #[must_use]
+    pub fn trace<H: History>(&self, state: &State<H>, donation: u64) -> Option<Trace> {
+        match self.layers.find(|l| l.steps.get(&donation)) {
+            Some(steps) => trace_of(steps, state, donation),
+            None => trace_of(&self.stored_steps(donation), state, donation),
+        }
+    }
+
+    /// The lists not yet written, to freeze, release or thaw them (see
+    /// [`Layers`]).
+    pub fn layers_mut(&mut self) -> &mut Layers<TraceLayer> {
+        &mut self.layers
+    }
+
+    /// The lists not yet written.
+    #[must_use]
+    pub fn layers(&self) -> &Layers<TraceLayer> {
+        &self.layers
+    }
+
+    /// The steps of `origin` as stored.
+    fn stored_steps(&self, origin: u64) -> Vec<Step> {
+        books::read(&self.store, &steps_key(origin)).unwrap_or_default()
+    }
+
+    /// The newest sources of `outflow`: pending, frozen or stored (`None`
+    /// if it has none, or was reversed).
+    fn latest_sources(&self, outflow: u64) -> Option<Vec<(u64, u64)>> {
+        match self.layers.find(|l| l.sources.get(&outflow)) {
+            Some(list) => list.clone(),
+            None => books::read(&self.store, &sources_key(outflow)),
+        }
     }
 }
 
 impl<S: LogStore> Lists for StoredTrace<S> {
     fn steps_mut(&mut self, origin: u64) -> &mut Vec<Step> {
-        let store = &self.store;
-        self.steps
+        // A list changes in the pending layer, starting from its newest
+        // version below.
+        let older = (!self.layers.pending().steps.contains_key(&origin)).then(|| {
+            self.layers
+                .frozen()
+                .steps
+                .get(&origin)
+                .cloned()
+                .unwrap_or_else(|| self.stored_steps(origin))
+        });
+        self.layers
+            .pending_mut()
+            .steps
             .entry(origin)
-            .or_insert_with(|| books::read(store, &steps_key(origin)).unwrap_or_default())
+            .or_insert_with(|| older.unwrap_or_default())
     }
 
     fn sources_mut(&mut self, outflow: u64) -> &mut Vec<(u64, u64)> {
-        let store = &self.store;
-        self.sources
+        let older = (!self.layers.pending().sources.contains_key(&outflow))
+            .then(|| self.latest_sources(outflow));
+        self.layers
+            .pending_mut()
+            .sources
             .entry(outflow)
-            .or_insert_with(|| books::read(store, &sources_key(outflow)))
+            .or_insert_with(|| older.flatten())
             .get_or_insert_with(Vec::new)
     }
 
     fn remove_sources(&mut self, outflow: u64) {
-        self.sources.insert(outflow, None);
+        self.layers.pending_mut().sources.insert(outflow, None);
     }
 }

@@ -90,21 +90,37 @@ fn rules_over_an_overlay_agree_with_rules_in_memory() {
     let committed = Committed::default();
     let mut overlaid = State::with_history(Overlay::new(committed.clone()));
     let mut in_memory = State::new();
+    let mut thawed = 0;
     for (n, chunk) in w.entries.chunks(97).enumerate() {
         for e in chunk {
             let a = overlaid.apply(e).unwrap();
             let b = in_memory.apply(e).unwrap();
             assert_eq!(a, b, "entry {}", e.index);
         }
-        // Commit every other chunk, so reads cross the overlay and the base.
-        if n % 2 == 1 {
-            let pending = overlaid.history_mut().take_pending();
-            assert!(!pending.is_empty());
-            committed.commit(&pending);
-            assert!(overlaid.history().pending().is_empty());
+        // A flush freezes the pending records, and the rules go on over the
+        // pending, frozen and committed layers while it writes; then the
+        // frozen records are committed and released, or (a failed write)
+        // thawed back under what came since. Reads cross every layer.
+        let layers = overlaid.history_mut().layers_mut();
+        match n % 4 {
+            0 => assert!(!layers.freeze().is_empty()),
+            2 if n % 8 == 2 => {
+                committed.commit(layers.frozen());
+                layers.release();
+                assert!(layers.frozen().is_empty());
+            }
+            2 => {
+                layers.thaw();
+                assert!(layers.frozen().is_empty());
+                thawed += 1;
+            }
+            _ => {}
         }
     }
-    committed.commit(&overlaid.history_mut().take_pending());
+    assert!(thawed > 0);
+    let layers = overlaid.history_mut().layers_mut();
+    committed.commit(&layers.freeze());
+    layers.release();
     assert_eq!(*committed.0.read().unwrap(), *in_memory.history());
     assert_eq!(overlaid.sizes(), in_memory.sizes());
     assert_eq!(overlaid.approx_bytes(), in_memory.approx_bytes());
@@ -126,7 +142,7 @@ fn a_refused_entry_or_batch_leaves_nothing_pending() {
     for e in &w.entries {
         live.apply(e).unwrap();
     }
-    let before = live.history().pending().sizes();
+    let before = live.history().layers().pending().sizes();
 
     // A batch whose second donation reuses the first one's reference.
     let good = w
@@ -141,7 +157,7 @@ fn a_refused_entry_or_batch_leaves_nothing_pending() {
     let err = live.apply_batch(&[good.clone(), dup]).unwrap_err();
     assert_eq!(err.position, 1);
     assert_eq!(err.rejection.code(), "duplicate");
-    assert_eq!(live.history().pending().sizes(), before);
+    assert_eq!(live.history().layers().pending().sizes(), before);
     assert_eq!(live.next_index(), good.index);
     assert_eq!(live.entry_of_ref(Channel::Bank, "FT24REFUSED01"), None);
 
@@ -155,12 +171,12 @@ fn a_refused_entry_or_batch_leaves_nothing_pending() {
         .unwrap()
         .0;
     assert_eq!(live.apply(&ack).unwrap_err().code(), "unknown_disbursement");
-    assert_eq!(live.history().pending().sizes(), before);
+    assert_eq!(live.history().layers().pending().sizes(), before);
 
     // The good one alone goes in, pending until committed.
     live.apply(&good).unwrap();
     assert_eq!(
-        live.history().pending().sizes().donations,
+        live.history().layers().pending().sizes().donations,
         before.donations + 1
     );
     assert_eq!(

@@ -122,6 +122,9 @@ pub struct Metrics {
     signature_batch_envelopes: Histogram,
     signature_batch_requests: Histogram,
     signature_overloaded: AtomicU64,
+    books_freeze_seconds: Histogram,
+    books_flush_seconds: Histogram,
+    books_flush_errors: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -146,6 +149,9 @@ impl Default for Metrics {
             signature_batch_envelopes: Histogram::new(ENTRIES),
             signature_batch_requests: Histogram::new(ENTRIES),
             signature_overloaded: AtomicU64::new(0),
+            books_freeze_seconds: Histogram::new(SECONDS),
+            books_flush_seconds: Histogram::new(SECONDS),
+            books_flush_errors: AtomicU64::new(0),
         }
     }
 }
@@ -253,6 +259,23 @@ impl Metrics {
         self.signature_overloaded.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The sequencer held the books `took` to begin a flush (freeze the
+    /// unwritten records, copy the live state).
+    pub fn record_books_freeze(&self, took: Duration) {
+        self.books_freeze_seconds.observe(took.as_secs_f64());
+    }
+
+    /// A flush of the books was written in `took` (on its own thread), or
+    /// failed (`None`).
+    pub fn record_books_flush(&self, took: Option<Duration>) {
+        match took {
+            Some(took) => self.books_flush_seconds.observe(took.as_secs_f64()),
+            None => {
+                self.books_flush_errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// A mirror round failed.
     pub fn record_mirror_error(&self) {
         self.mirror_errors.fetch_add(1, Ordering::Relaxed);
@@ -301,6 +324,21 @@ impl Metrics {
             out,
             "# HELP minhbach_signature_overloaded_total Requests refused (503) because the signature checkers' queue was full.\n# TYPE minhbach_signature_overloaded_total counter\nminhbach_signature_overloaded_total {}",
             self.signature_overloaded.load(Ordering::Relaxed)
+        );
+        self.books_freeze_seconds.render(
+            &mut out,
+            "minhbach_books_freeze_seconds",
+            "Time the sequencer held the books to begin a flush (freeze the unwritten records, copy the live state).",
+        );
+        self.books_flush_seconds.render(
+            &mut out,
+            "minhbach_books_flush_seconds",
+            "Time to encode and durably write one flush of the books (on its own thread).",
+        );
+        let _ = writeln!(
+            out,
+            "# HELP minhbach_books_flush_errors_total Flushes of the books that failed (their records stay in memory and go with the next).\n# TYPE minhbach_books_flush_errors_total counter\nminhbach_books_flush_errors_total {}",
+            self.books_flush_errors.load(Ordering::Relaxed)
         );
         let _ = writeln!(out, "# HELP minhbach_rejected_total Statements refused, by rule code.\n# TYPE minhbach_rejected_total counter");
         for (code, n) in self

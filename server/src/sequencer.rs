@@ -40,12 +40,14 @@ use minhbach_ledger::envelope::{Envelope, KeyId};
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::log::{Log, LogError};
 use minhbach_ledger::merkle::{leaf_hash, Hash};
-use minhbach_ledger::rules::{history_pairs, Overlay, Rejection, State, StoredHistory};
+use minhbach_ledger::rules::{
+    history_pairs, MemoryHistory, Overlay, Rejection, State, StoredHistory,
+};
 use minhbach_ledger::statement::{Digest, Statement};
 use minhbach_ledger::store::books;
 use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::store::LogStore as _;
-use minhbach_ledger::trace::StoredTrace;
+use minhbach_ledger::trace::{StoredTrace, TraceLayer};
 use tokio::sync::{oneshot, watch};
 
 use crate::metrics::Metrics;
@@ -86,11 +88,18 @@ const SNAPSHOT_VERSION: u32 = 1;
 /// What grows with the log (statement ids, references, donation and
 /// disbursement records, the traces) is read from the store, under the
 /// `books/` metadata keys, with what was recorded since the last flush held
-/// in memory on top. A flush ([`Books::flush`]) writes those records together
-/// with a snapshot of the live part at the same size, in one atomic write:
-/// so the store always holds the books as of some committed size `S`, and
-/// opening them ([`Books::open`]) loads that snapshot and replays only the
-/// entries after `S`, instead of the whole log.
+/// in memory on top. A flush writes those records together with a snapshot
+/// of the live part at the same size, in one atomic write: so the store
+/// always holds the books as of some committed size `S`, and opening them
+/// ([`Books::open`]) loads that snapshot and replays only the entries after
+/// `S`, instead of the whole log.
+///
+/// A flush is taken in two steps so that it can be written while the books
+/// go on: [`Books::begin_flush`] freezes what is unwritten and copies the
+/// live part (the time of a copy, under the write lock), the [`FlushJob`]
+/// encodes and writes them on any thread, and [`Books::end_flush`] forgets
+/// them once written, or keeps them if the write failed. One flush is in
+/// flight at a time, so the snapshots are written in order.
 pub struct Books {
     /// The rules' state.
     pub state: BooksState,
@@ -100,8 +109,11 @@ pub struct Books {
     pub recent: RecentEntries,
     /// The size the stored books describe.
     flushed_size: u64,
-    /// When the first entry after `flushed_size` was recorded.
+    /// When the first entry after `flushed_size`, or after the flush in
+    /// flight, was recorded.
     dirty_since: Option<Instant>,
+    /// The size the flush in flight covers.
+    in_flight: Option<u64>,
 }
 
 impl std::fmt::Debug for Books {
@@ -109,16 +121,17 @@ impl std::fmt::Debug for Books {
         f.debug_struct("Books")
             .field("next_index", &self.state.next_index())
             .field("flushed_size", &self.flushed_size)
+            .field("in_flight", &self.in_flight)
             .finish_non_exhaustive()
     }
 }
 
-/// The snapshot as written, borrowing the books.
+/// The snapshot as written.
 #[derive(serde::Serialize)]
 struct SnapshotRef<'a> {
     version: u32,
     size: u64,
-    state: &'a BooksState,
+    state: &'a State<()>,
     recent: &'a RecentEntries,
 }
 
@@ -161,6 +174,7 @@ impl Books {
             recent: RecentEntries::default(),
             flushed_size: 0,
             dirty_since: None,
+            in_flight: None,
         }
     }
 
@@ -194,7 +208,7 @@ impl Books {
             .map_history(|_| Overlay::new(StoredHistory::new(Arc::clone(store))));
         books.recent = snapshot.recent;
         books.flushed_size = snapshot.size;
-        books.replay(store, snapshot.size, size)?;
+        books.catch_up(store)?;
         Ok(books)
     }
 
@@ -207,8 +221,17 @@ impl Books {
     pub fn rebuild(store: &BooksStore) -> Result<Self, ReplayError> {
         store.delete_meta_prefix(books::BOOKS_PREFIX)?;
         let mut books = Self::empty(store);
-        books.replay(store, 0, store.tree_size()?)?;
+        books.catch_up(store)?;
         Ok(books)
+    }
+
+    /// Replays the entries of `store` after those the books cover (its
+    /// log must extend theirs).
+    ///
+    /// # Errors
+    /// As [`Books::open`].
+    pub fn catch_up(&mut self, store: &BooksStore) -> Result<(), ReplayError> {
+        self.replay(store, self.state.next_index(), store.tree_size()?)
     }
 
     /// Replays the leaves `[start, end)`, which must follow what the books
@@ -267,44 +290,119 @@ impl Books {
         self.state.approx_bytes() as u64
     }
 
-    /// The metadata writes of a flush: the pending history and traces, and
-    /// the snapshot of the live part at the current size.
-    fn flush_pairs(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let mut pairs = history_pairs(self.state.history().pending());
-        pairs.extend(self.trace.pending_pairs());
-        pairs.push((
-            books::key(SNAPSHOT_KEY, b""),
-            books::encode(&SnapshotRef {
-                version: SNAPSHOT_VERSION,
-                size: self.state.next_index(),
-                state: &self.state,
-                recent: &self.recent,
-            }),
-        ));
-        pairs
+    /// Starts a flush of what is unflushed: freezes the records (reads
+    /// still see them until [`Books::end_flush`]) and copies the live part.
+    /// `None` if nothing is unflushed, or a flush is already in flight.
+    pub fn begin_flush(&mut self) -> Option<FlushJob> {
+        if self.unflushed() == 0 || self.in_flight.is_some() {
+            return None;
+        }
+        let size = self.state.next_index();
+        self.in_flight = Some(size);
+        Some(FlushJob {
+            ticket: FlushTicket {
+                size,
+                dirty_since: self.dirty_since.take(),
+            },
+            history: self.state.history_mut().layers_mut().freeze(),
+            trace: self.trace.layers_mut().freeze(),
+            live: self.state.clone_live(),
+            recent: self.recent.clone(),
+        })
     }
 
-    /// Forgets what a flush of `pairs` wrote (it is now read from the store).
-    fn flushed(&mut self) {
-        self.state.history_mut().take_pending();
-        self.trace.clear_pending();
-        self.flushed_size = self.state.next_index();
-        self.dirty_since = None;
+    /// Ends the flush of `ticket`: if it was `written`, its records are
+    /// forgotten (they are read from the store now); if not, they are
+    /// unflushed again and go with the next flush.
+    pub fn end_flush(&mut self, ticket: FlushTicket, written: bool) {
+        debug_assert_eq!(self.in_flight, Some(ticket.size));
+        self.in_flight = None;
+        if written {
+            self.state.history_mut().layers_mut().release();
+            self.trace.layers_mut().release();
+            self.flushed_size = ticket.size;
+        } else {
+            self.state.history_mut().layers_mut().thaw();
+            self.trace.layers_mut().thaw();
+            self.dirty_since = ticket.dirty_since.or(self.dirty_since);
+        }
     }
 
     /// Writes what was recorded since the last flush, with a snapshot of
-    /// the live part, in one atomic (and durable) write. The books must
-    /// cover exactly the committed entries of `store`.
+    /// the live part, in one atomic (and durable) write, on this thread.
+    /// The books must cover exactly the committed entries of `store`. Does
+    /// nothing while another flush is in flight.
     ///
     /// # Errors
     /// A store error; then nothing is written and nothing forgotten.
     pub fn flush(&mut self, store: &BooksStore) -> Result<(), minhbach_ledger::store::StoreError> {
-        if self.unflushed() == 0 {
+        let Some(job) = self.begin_flush() else {
             return Ok(());
-        }
-        store.put_meta(&self.flush_pairs())?;
-        self.flushed();
-        Ok(())
+        };
+        let ticket = job.ticket();
+        let written = job.write(store);
+        self.end_flush(ticket, written.is_ok());
+        written.map(drop)
+    }
+}
+
+/// What a flush covers, to end it with ([`Books::end_flush`]).
+#[derive(Clone, Copy, Debug)]
+pub struct FlushTicket {
+    /// The size of the snapshot.
+    size: u64,
+    /// When the first of its entries was recorded.
+    dirty_since: Option<Instant>,
+}
+
+impl FlushTicket {
+    /// The size of the books the flush writes.
+    #[must_use]
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+/// A flush begun ([`Books::begin_flush`]): the frozen records and a copy of
+/// the live part, to encode and write on any thread.
+#[derive(Debug)]
+pub struct FlushJob {
+    ticket: FlushTicket,
+    history: Arc<MemoryHistory>,
+    trace: Arc<TraceLayer>,
+    live: State<()>,
+    recent: RecentEntries,
+}
+
+impl FlushJob {
+    /// What to end the flush with.
+    #[must_use]
+    pub fn ticket(&self) -> FlushTicket {
+        self.ticket
+    }
+
+    /// Encodes the records and the snapshot and writes them in one atomic,
+    /// durable write; returns how many values were written. The frozen
+    /// records are let go of here, so that a failed flush thaws them
+    /// without a copy.
+    ///
+    /// # Errors
+    /// A store error; then nothing is written.
+    pub fn write(self, store: &BooksStore) -> Result<usize, minhbach_ledger::store::StoreError> {
+        let mut pairs = history_pairs(&self.history);
+        pairs.extend(self.trace.pairs());
+        pairs.push((
+            books::key(SNAPSHOT_KEY, b""),
+            books::encode(&SnapshotRef {
+                version: SNAPSHOT_VERSION,
+                size: self.ticket.size,
+                state: &self.live,
+                recent: &self.recent,
+            }),
+        ));
+        drop(self);
+        store.put_meta(&pairs)?;
+        Ok(pairs.len())
     }
 }
 
@@ -443,6 +541,58 @@ pub struct Core {
     signer: LogSigner,
     origin: String,
     metrics: Arc<Metrics>,
+    /// The flush being written on its own thread.
+    flushing: Option<Flushing>,
+}
+
+/// A flush of the books being written on its own thread.
+struct Flushing {
+    ticket: FlushTicket,
+    /// Answers how many values it wrote, and how long that took.
+    thread: JoinHandle<(Result<usize, minhbach_ledger::store::StoreError>, Duration)>,
+}
+
+impl Flushing {
+    /// Starts writing `job` to `store` on a thread of its own; `None`
+    /// (the job dropped unwritten) if no thread can be had.
+    fn start(job: FlushJob, store: BooksStore) -> Option<Self> {
+        let ticket = job.ticket();
+        let spawned = std::thread::Builder::new()
+            .name("books-flush".into())
+            .spawn(move || {
+                let started = Instant::now();
+                (job.write(&store), started.elapsed())
+            });
+        match spawned {
+            Ok(thread) => Some(Self { ticket, thread }),
+            Err(e) => {
+                tracing::error!(target: "minhbach_server::sequencer", error = %e, "cannot start a thread to flush the books; keeping them in memory");
+                None
+            }
+        }
+    }
+
+    /// Waits for the write; whether it was written.
+    fn wait(self, metrics: &Metrics) -> (FlushTicket, bool) {
+        let written = match self.thread.join() {
+            Ok((Ok(records), took)) => {
+                tracing::debug!(target: "minhbach_server::sequencer", size = self.ticket.size(), records, elapsed_ms = took.as_millis(), "books flushed");
+                metrics.record_books_flush(Some(took));
+                true
+            }
+            Ok((Err(e), _)) => {
+                tracing::error!(target: "minhbach_server::sequencer", error = %e, "cannot flush the books; keeping them in memory");
+                metrics.record_books_flush(None);
+                false
+            }
+            Err(_) => {
+                tracing::error!(target: "minhbach_server::sequencer", "the books' flush panicked; keeping them in memory");
+                metrics.record_books_flush(None);
+                false
+            }
+        };
+        (self.ticket, written)
+    }
 }
 
 /// The books are flushed when the writer goes (shutdown, the end of a
@@ -508,6 +658,7 @@ impl Core {
             signer,
             origin,
             metrics,
+            flushing: None,
         })
     }
 
@@ -573,6 +724,11 @@ impl Core {
             }
             Err(e) => {
                 tracing::error!(target: "minhbach_server::sequencer", error = %e, "commit failed; rebuilding the books from the store");
+                // The rebuild reads what the flush in flight writes.
+                if let Some(flushing) = self.flushing.take() {
+                    let (ticket, written) = flushing.wait(&self.metrics);
+                    books.end_flush(ticket, written);
+                }
                 match Books::open(self.log.store()) {
                     Ok(rebuilt) => *books = rebuilt,
                     Err(e) => {
@@ -584,36 +740,52 @@ impl Core {
         }
     }
 
-    /// Flushes the books if enough is unflushed (see [`Books`]). The
-    /// records are encoded under the read lock and written without any, so
-    /// readers and the signature checkers are held up only while the
-    /// flushed records are forgotten. A failed write is logged and tried
-    /// again after the next commit; nothing is lost, the books just stay
-    /// longer in memory.
+    /// Flushes the books if enough is unflushed (see [`Books`]), on a
+    /// thread of its own: the books are held (under the write lock) only
+    /// while the unwritten records are frozen and the live part copied,
+    /// and again once written, while they are forgotten. Ends a finished
+    /// flush first; one is in flight at a time. A failed write is logged
+    /// and tried again later; nothing is lost, the books just stay longer in
+    /// memory.
     pub fn flush_if_due(&mut self) {
-        if self.books.read().flush_due() {
-            self.flush();
+        if self
+            .flushing
+            .as_ref()
+            .is_some_and(|f| f.thread.is_finished())
+        {
+            self.finish_flush();
+        }
+        if self.flushing.is_none() && self.books.read().flush_due() {
+            self.start_flush();
         }
     }
 
-    /// Flushes whatever the books hold unflushed.
+    /// Flushes whatever the books hold unflushed, and waits for it.
     pub fn flush(&mut self) {
-        let pairs = {
-            let books = self.books.read();
-            if books.unflushed() == 0 {
-                return;
-            }
-            books.flush_pairs()
-        };
+        self.finish_flush();
+        self.start_flush();
+        self.finish_flush();
+    }
+
+    fn start_flush(&mut self) {
         let started = Instant::now();
-        match self.log.store().put_meta(&pairs) {
-            Ok(()) => {
-                self.books.write().flushed();
-                tracing::debug!(target: "minhbach_server::sequencer", records = pairs.len(), elapsed_ms = started.elapsed().as_millis(), "books flushed");
-            }
-            Err(e) => {
-                tracing::error!(target: "minhbach_server::sequencer", error = %e, "cannot flush the books; keeping them in memory");
-            }
+        let mut books = self.books.write();
+        let Some(job) = books.begin_flush() else {
+            return;
+        };
+        self.metrics.record_books_freeze(started.elapsed());
+        let ticket = job.ticket();
+        self.flushing = Flushing::start(job, Arc::clone(self.log.store()));
+        if self.flushing.is_none() {
+            books.end_flush(ticket, false);
+        }
+    }
+
+    /// Waits for the flush in flight, if any, and ends it.
+    fn finish_flush(&mut self) {
+        if let Some(flushing) = self.flushing.take() {
+            let (ticket, written) = flushing.wait(&self.metrics);
+            self.books.write().end_flush(ticket, written);
         }
     }
 

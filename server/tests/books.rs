@@ -107,8 +107,9 @@ fn a_clean_stop_leaves_books_that_the_next_start_loads_without_replaying() {
     let opened = Books::open(&store).unwrap();
     // Nothing was replayed and nothing of the past is held in memory.
     assert_eq!(opened.unflushed(), 0);
-    assert!(opened.state.history().pending().is_empty());
-    assert_eq!(opened.trace.pending_len(), 0);
+    assert!(opened.state.history().layers().pending().is_empty());
+    assert!(opened.state.history().layers().frozen().is_empty());
+    assert!(opened.trace.layers().pending().is_empty());
     let loaded = Answers::of(&opened, &store);
     // Some donation has a trace with steps, some disbursement sources:
     // the comparison below covers the stored traces, not only empty ones.
@@ -187,4 +188,65 @@ fn an_unusable_snapshot_is_dropped_and_the_books_rebuilt_from_the_leaves() {
     let opened = Books::open(&short).unwrap();
     assert_eq!(opened.unflushed(), size - 10, "rebuilt from entry 0");
     assert_eq!(opened.state.next_index(), size - 10);
+}
+
+#[test]
+fn the_books_go_on_while_a_flush_is_written_and_keep_what_a_failed_one_did_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let (original, size) = demo_log(&dir.path().join("demo"));
+    let expected = Answers::of(&Books::open(&original).unwrap(), &original);
+    let (third, two_thirds) = (size / 3, 2 * size / 3);
+
+    let copy = Arc::new(RocksStore::open(&dir.path().join("copy")).unwrap());
+    let copy = copy_leaves(&original, copy, 0, third);
+    let mut books = Books::rebuild(&copy).unwrap();
+    assert_eq!(books.unflushed(), third);
+
+    // A flush begins: its records are frozen, and one flush is in flight
+    // at a time (a second one, or a flush on this thread, does nothing).
+    let job = books.begin_flush().expect("something to flush");
+    assert_eq!(job.ticket().size(), third);
+    assert!(books.begin_flush().is_none());
+    books.flush(&copy).unwrap();
+    assert!(!books.state.history().layers().frozen().is_empty());
+    assert!(books.state.history().layers().pending().is_empty());
+
+    // While it is written, the log goes on: the replay reads the pending,
+    // the frozen and the stored records.
+    let copy = copy_leaves(&original, copy, third, two_thirds);
+    books.catch_up(&copy).unwrap();
+    assert!(!books.state.history().layers().pending().is_empty());
+    let ticket = job.ticket();
+    let writer = {
+        let copy = Arc::clone(&copy);
+        std::thread::spawn(move || job.write(&copy))
+    };
+    assert!(
+        writer.join().unwrap().unwrap() > 1,
+        "records and a snapshot"
+    );
+    books.end_flush(ticket, true);
+    assert!(books.state.history().layers().frozen().is_empty());
+    assert!(books.trace.layers().frozen().is_empty());
+    assert_eq!(books.unflushed(), two_thirds - third);
+
+    // A flush whose write fails: nothing of it is forgotten, and what came
+    // after it stays on top.
+    let job = books.begin_flush().unwrap();
+    let ticket = job.ticket();
+    drop(job);
+    let copy = copy_leaves(&original, copy, two_thirds, size);
+    books.catch_up(&copy).unwrap();
+    Answers::of(&books, &copy).assert_eq(&expected);
+    books.end_flush(ticket, false);
+    assert!(books.state.history().layers().frozen().is_empty());
+    assert_eq!(books.unflushed(), size - third);
+    Answers::of(&books, &copy).assert_eq(&expected);
+
+    // The store holds the books at `third` (the snapshot the flush wrote
+    // over the stored records): a start replays from there.
+    drop(books);
+    let opened = Books::open(&copy).unwrap();
+    assert_eq!(opened.unflushed(), size - third);
+    Answers::of(&opened, &copy).assert_eq(&expected);
 }

@@ -14,7 +14,8 @@
 //! [`MemoryHistory`] keeps them in hash maps (tests, the auditor).
 //! [`StoredHistory`] reads them from a store's metadata, and the server keeps
 //! them there through an [`Overlay`]: the writes since the last flush sit in
-//! memory on top of the stored history, and are written ([`history_pairs`])
+//! memory on top of the stored history (in [`Layers`], so that a flush can
+//! write them while more are recorded), and are written ([`history_pairs`])
 //! together with a snapshot of the live state at the same entry, so that the
 //! stored history and the snapshot always describe the same prefix of the
 //! log.
@@ -26,7 +27,8 @@ use sha2::{Digest as _, Sha256};
 
 use super::state::{DisbursementRecord, DonationRecord};
 use crate::statement::{Channel, StatementKind};
-use crate::store::{books, LogStore};
+use crate::store::books::{self, Layers};
+use crate::store::LogStore;
 
 /// A 16-byte digest of a statement id ([`id_key`]) or of a donation's
 /// (channel, reference) ([`ref_key`]): collision-resistant, deterministic.
@@ -198,13 +200,31 @@ pub struct HistorySizes {
     pub disbursements: usize,
 }
 
-/// A committed history `B` with the writes not yet committed on top: reads
-/// see the pending writes first. Cloning it clones the base handle and the
-/// pending writes only.
+impl books::Layer for MemoryHistory {
+    fn absorb_older(&mut self, older: Self) {
+        for (k, v) in older.ids {
+            self.ids.entry(k).or_insert(v);
+        }
+        for (k, v) in older.refs {
+            self.refs.entry(k).or_insert(v);
+        }
+        for (k, v) in older.donations {
+            self.donations.entry(k).or_insert(v);
+        }
+        for (k, v) in older.disbursements {
+            self.disbursements.entry(k).or_insert(v);
+        }
+    }
+}
+
+/// A committed history `B` with the writes not yet committed on top, in
+/// [`Layers`]: reads see the pending writes first, then those being
+/// committed, then `B`. Cloning it clones the base handle and the writes
+/// not yet committed.
 #[derive(Clone, Debug, Default)]
 pub struct Overlay<B> {
     base: B,
-    pending: MemoryHistory,
+    layers: Layers<MemoryHistory>,
 }
 
 impl<B: History> Overlay<B> {
@@ -212,7 +232,7 @@ impl<B: History> Overlay<B> {
     pub fn new(base: B) -> Self {
         Self {
             base,
-            pending: MemoryHistory::new(),
+            layers: Layers::default(),
         }
     }
 
@@ -221,58 +241,61 @@ impl<B: History> Overlay<B> {
         &self.base
     }
 
-    /// The writes since the last [`Overlay::take_pending`].
+    /// The writes not yet committed: pending, and frozen for a commit
+    /// ([`Layers::freeze`]).
     #[must_use]
-    pub fn pending(&self) -> &MemoryHistory {
-        &self.pending
+    pub fn layers(&self) -> &Layers<MemoryHistory> {
+        &self.layers
     }
 
-    /// Takes the pending writes (to commit them to the base's store, after
-    /// which the base reads them back).
-    pub fn take_pending(&mut self) -> MemoryHistory {
-        std::mem::take(&mut self.pending)
+    /// The writes not yet committed, to freeze, release or thaw them (see
+    /// [`Layers`]).
+    pub fn layers_mut(&mut self) -> &mut Layers<MemoryHistory> {
+        &mut self.layers
     }
 }
 
 impl<B: History> History for Overlay<B> {
     fn id(&self, key: &HistoryKey) -> Option<(u64, StatementKind)> {
-        self.pending.id(key).or_else(|| self.base.id(key))
+        self.layers
+            .find(|l| l.id(key))
+            .or_else(|| self.base.id(key))
     }
 
     fn reference(&self, key: &HistoryKey) -> Option<u64> {
-        self.pending
-            .reference(key)
+        self.layers
+            .find(|l| l.reference(key))
             .or_else(|| self.base.reference(key))
     }
 
     fn donation(&self, index: u64) -> Option<DonationRecord> {
-        self.pending
-            .donation(index)
+        self.layers
+            .find(|l| l.donation(index))
             .or_else(|| self.base.donation(index))
     }
 
     fn disbursement(&self, index: u64) -> Option<DisbursementRecord> {
-        self.pending
-            .disbursement(index)
+        self.layers
+            .find(|l| l.disbursement(index))
             .or_else(|| self.base.disbursement(index))
     }
 }
 
 impl<B: History> HistoryMut for Overlay<B> {
     fn put_id(&mut self, key: HistoryKey, index: u64, kind: StatementKind) {
-        self.pending.put_id(key, index, kind);
+        self.layers.pending_mut().put_id(key, index, kind);
     }
 
     fn put_reference(&mut self, key: HistoryKey, index: u64) {
-        self.pending.put_reference(key, index);
+        self.layers.pending_mut().put_reference(key, index);
     }
 
     fn put_donation(&mut self, index: u64, record: DonationRecord) {
-        self.pending.put_donation(index, record);
+        self.layers.pending_mut().put_donation(index, record);
     }
 
     fn put_disbursement(&mut self, index: u64, record: DisbursementRecord) {
-        self.pending.put_disbursement(index, record);
+        self.layers.pending_mut().put_disbursement(index, record);
     }
 }
 

@@ -380,6 +380,28 @@ impl<H> State<H> {
         }
     }
 
+    /// A copy of the live state alone, with no history: what a snapshot of
+    /// it saves (the history is not serialized), taken in the time of a
+    /// copy rather than of an encoding.
+    #[must_use]
+    pub fn clone_live(&self) -> State<()> {
+        State {
+            next_index: self.next_index,
+            last_logged_at: self.last_logged_at,
+            config: self.config.clone(),
+            keys: self.keys.clone(),
+            governance_active: self.governance_active,
+            campaigns: self.campaigns.clone(),
+            accounts: self.accounts.clone(),
+            beneficiaries: self.beneficiaries.clone(),
+            open_feedback: self.open_feedback.clone(),
+            feedback_stats: self.feedback_stats.clone(),
+            coverage: self.coverage.clone(),
+            mismatches: self.mismatches.clone(),
+            history: (),
+        }
+    }
+
     /// The log's past as the rules keep it.
     pub fn history(&self) -> &H {
         &self.history

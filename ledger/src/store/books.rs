@@ -8,6 +8,8 @@
 //! Values are CBOR. An empty value reads as absent (a deletion written as a
 //! put, since a commit's metadata is a list of puts).
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -58,5 +60,80 @@ pub fn read<S: LogStore + ?Sized, T: DeserializeOwned>(store: &S, key: &[u8]) ->
         }
         Ok(_) => None,
         Err(e) => panic!("the store failed reading the books ({e})"),
+    }
+}
+
+/// Records of the books not yet in the store, in memory: what is
+/// [`Layer`]-shaped (a history's records, a trace's lists).
+pub trait Layer: Clone + Default {
+    /// Adds the records of `older` that `self` holds no newer version of.
+    fn absorb_older(&mut self, older: Self);
+}
+
+/// The books' records not yet in the store, in two layers, so that they
+/// can be written while more are recorded: `pending`, recorded since the
+/// last [`Layers::freeze`], over `frozen`, which a flush is writing. Reads
+/// look in `pending`, then in `frozen`, then (the caller) in the store;
+/// writes go to `pending`.
+///
+/// A flush freezes the pending layer, writes it (from another thread, with
+/// the [`Arc`] it got), then either [`Layers::release`]s it, once the
+/// store holds it, or [`Layers::thaw`]s it, if the write failed, back under
+/// what was recorded meanwhile. Either way no record is lost or read stale.
+#[derive(Clone, Debug, Default)]
+pub struct Layers<L> {
+    pending: L,
+    frozen: Arc<L>,
+}
+
+impl<L: Layer> Layers<L> {
+    /// The records since the last freeze.
+    #[must_use]
+    pub fn pending(&self) -> &L {
+        &self.pending
+    }
+
+    /// Where new records go.
+    pub fn pending_mut(&mut self) -> &mut L {
+        &mut self.pending
+    }
+
+    /// The records being written.
+    #[must_use]
+    pub fn frozen(&self) -> &L {
+        &self.frozen
+    }
+
+    /// The first answer of `look` in `pending`, then in `frozen`.
+    pub fn find<'a, T>(&'a self, look: impl Fn(&'a L) -> Option<T>) -> Option<T> {
+        look(&self.pending).or_else(|| look(&self.frozen))
+    }
+
+    /// Freezes the pending records, to be written; returns them. A frozen
+    /// layer still there (a flush neither released nor thawed) is frozen
+    /// again with them, under them.
+    pub fn freeze(&mut self) -> Arc<L> {
+        let mut layer = std::mem::take(&mut self.pending);
+        layer.absorb_older(self.take_frozen());
+        self.frozen = Arc::new(layer);
+        Arc::clone(&self.frozen)
+    }
+
+    /// The frozen records are in the store: forget them.
+    pub fn release(&mut self) {
+        self.frozen = Arc::default();
+    }
+
+    /// The frozen records were not written: they are pending again, under
+    /// whatever was recorded since the freeze.
+    pub fn thaw(&mut self) {
+        let frozen = self.take_frozen();
+        self.pending.absorb_older(frozen);
+    }
+
+    fn take_frozen(&mut self) -> L {
+        let frozen = std::mem::take(&mut self.frozen);
+        // The flush's handle is gone once it has answered; otherwise copy.
+        Arc::try_unwrap(frozen).unwrap_or_else(|shared| (*shared).clone())
     }
 }
