@@ -407,12 +407,15 @@ fn main() {
     let pid = server.child.id();
     let key = intake_key(&data);
 
-    // Run numbers (part of every reference) start at a value of this
-    // minute, so that a kept data directory can be driven again.
+    // Run numbers (part of every reference) start at a value of these five
+    // seconds, 64 apart (a run and its fill use fewer), so that a kept data
+    // directory can be driven again, by runs back to back too: a run takes
+    // longer than five seconds, and the values come round again after 83
+    // minutes.
     let runs = u16::try_from(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() / 60 % 300 * 200),
+            .map_or(0, |d| d.as_secs() / 5 % 1000 * 64),
     )
     .unwrap_or(0);
 

@@ -479,48 +479,56 @@ async fn not_found(req: Request) -> axum::response::Response {
     ApiError::NotFound("no such route".into()).into_response()
 }
 
-/// Serves `app(state)` on `listener` until Ctrl-C or SIGTERM, then finishes
-/// the requests in flight.
+/// Serves `app(state)` on `listener` until `shutdown` completes (see
+/// [`shutdown_signal`]), then finishes the requests in flight.
 ///
 /// # Errors
 /// An I/O error from the listener.
-pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(target: "minhbach_server::http", ?addr, origin = state.origin(), "serving");
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(shutdown)
     .await?;
     tracing::info!(target: "minhbach_server::http", "stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Listens for Ctrl-C and SIGTERM from now on, and completes at the first
+/// of them. Call it before the server says where it listens: a signal
+/// that comes in between is then a graceful shutdown, not the default
+/// action that ends the process on the spot.
+///
+/// # Errors
+/// An I/O error if the signal handlers cannot be installed.
+pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static>
+{
+    #[cfg(unix)]
+    let (mut interrupt, mut terminate) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        )
+    };
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+        #[cfg(not(unix))]
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!(target: "minhbach_server::http", error = %e, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(target: "minhbach_server::http", error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!(target: "minhbach_server::http", "shutting down");
+        tracing::info!(target: "minhbach_server::http", "shutting down");
+    })
 }

@@ -204,3 +204,21 @@ fn acknowledged_entries_survive_kill_and_restart_under_load() {
     }
     assert!(server.terminate());
 }
+
+/// A SIGTERM that comes as soon as the server has said where it listens is
+/// a graceful stop (exit 0), never the default action: the signal handlers
+/// are installed before the address is printed.
+#[test]
+fn a_sigterm_right_after_the_address_is_printed_stops_the_server_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().unwrap().to_owned();
+    // The first start seeds the demo; the rest serve it at once.
+    for start in 0..8 {
+        let server = Server::start(&["demo", "--data", &data_arg]);
+        assert!(
+            server.terminate(),
+            "start {start}: a SIGTERM right after the address stops the server with exit 0"
+        );
+    }
+}
