@@ -285,15 +285,19 @@ impl Metrics {
     #[must_use]
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP minhbach_tree_size Entries in the committed log.\n# TYPE minhbach_tree_size gauge\nminhbach_tree_size {}",
-            self.tree_size.load(Ordering::Relaxed)
+        scalar(
+            &mut out,
+            "minhbach_tree_size",
+            "gauge",
+            "Entries in the committed log.",
+            self.tree_size.load(Ordering::Relaxed),
         );
-        let _ = writeln!(
-            out,
-            "# HELP minhbach_appended_entries_total Statements appended since start.\n# TYPE minhbach_appended_entries_total counter\nminhbach_appended_entries_total {}",
-            self.appended.load(Ordering::Relaxed)
+        scalar(
+            &mut out,
+            "minhbach_appended_entries_total",
+            "counter",
+            "Statements appended since start.",
+            self.appended.load(Ordering::Relaxed),
         );
         self.batch_entries.render(
             &mut out,
@@ -320,10 +324,12 @@ impl Metrics {
             "minhbach_signature_batch_requests",
             "Requests whose signatures one checker batch verified together.",
         );
-        let _ = writeln!(
-            out,
-            "# HELP minhbach_signature_overloaded_total Requests refused (503) because the signature checkers' queue was full.\n# TYPE minhbach_signature_overloaded_total counter\nminhbach_signature_overloaded_total {}",
-            self.signature_overloaded.load(Ordering::Relaxed)
+        scalar(
+            &mut out,
+            "minhbach_signature_overloaded_total",
+            "counter",
+            "Requests refused (503) because the signature checkers' queue was full.",
+            self.signature_overloaded.load(Ordering::Relaxed),
         );
         self.books_freeze_seconds.render(
             &mut out,
@@ -335,10 +341,12 @@ impl Metrics {
             "minhbach_books_flush_seconds",
             "Time to encode and durably write one flush of the books (on its own thread).",
         );
-        let _ = writeln!(
-            out,
-            "# HELP minhbach_books_flush_errors_total Flushes of the books that failed (their records stay in memory and go with the next).\n# TYPE minhbach_books_flush_errors_total counter\nminhbach_books_flush_errors_total {}",
-            self.books_flush_errors.load(Ordering::Relaxed)
+        scalar(
+            &mut out,
+            "minhbach_books_flush_errors_total",
+            "counter",
+            "Flushes of the books that failed (their records stay in memory and go with the next).",
+            self.books_flush_errors.load(Ordering::Relaxed),
         );
         let _ = writeln!(out, "# HELP minhbach_rejected_total Statements refused, by rule code.\n# TYPE minhbach_rejected_total counter");
         for (code, n) in self
@@ -385,15 +393,19 @@ impl Metrics {
             );
         }
         drop(witnesses);
-        let _ = writeln!(
-            out,
-            "# HELP minhbach_published_size Entries covered by the published checkpoint.\n# TYPE minhbach_published_size gauge\nminhbach_published_size {}",
-            self.published_size.load(Ordering::Relaxed)
+        scalar(
+            &mut out,
+            "minhbach_published_size",
+            "gauge",
+            "Entries covered by the published checkpoint.",
+            self.published_size.load(Ordering::Relaxed),
         );
-        let _ = writeln!(
-            out,
-            "# HELP minhbach_witness_quorum Witness cosignatures required to publish a checkpoint.\n# TYPE minhbach_witness_quorum gauge\nminhbach_witness_quorum {}",
-            self.witness_quorum.load(Ordering::Relaxed)
+        scalar(
+            &mut out,
+            "minhbach_witness_quorum",
+            "gauge",
+            "Witness cosignatures required to publish a checkpoint.",
+            self.witness_quorum.load(Ordering::Relaxed),
         );
         for (name, help, kind, value) in [
             (
@@ -427,11 +439,7 @@ impl Metrics {
                 &self.mirror_errors,
             ),
         ] {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
-                value.load(Ordering::Relaxed)
-            );
+            scalar(&mut out, name, kind, help, value.load(Ordering::Relaxed));
         }
         self.mirror_round_seconds.render(
             &mut out,
@@ -442,7 +450,6 @@ impl Metrics {
     }
 }
 
-/// A label value with the characters the exposition format escapes replaced.
 /// The store's memory gauges, by part (RocksDB's own estimates).
 #[must_use]
 pub fn store_memory(m: &minhbach_ledger::store::rocks::StoreMemory) -> String {
@@ -462,6 +469,15 @@ pub fn store_memory(m: &minhbach_ledger::store::rocks::StoreMemory) -> String {
     out
 }
 
+/// One unlabelled counter or gauge (`kind`), with its help and type lines.
+fn scalar(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+    );
+}
+
+/// A label value with the characters the exposition format escapes replaced.
 fn label(value: &str) -> String {
     value.replace(['\\', '"', '\n'], "_")
 }
@@ -499,6 +515,31 @@ mod tests {
         assert!(text.contains("minhbach_signature_batch_requests_bucket{le=\"16\"} 1\n"));
         assert!(text.contains("minhbach_signature_batch_requests_bucket{le=\"64\"} 2\n"));
         assert!(text.contains("minhbach_signature_overloaded_total 1\n"));
+        assert!(text.contains(
+            "# TYPE minhbach_signature_overloaded_total counter\nminhbach_signature_overloaded_total 1\n"
+        ));
+    }
+
+    #[test]
+    fn books_flushes_count_their_times_and_their_failures_apart() {
+        let m = Metrics::new(0);
+        m.record_books_freeze(Duration::from_millis(3));
+        m.record_books_flush(Some(Duration::from_millis(200)));
+        m.record_books_flush(None);
+        m.record_books_flush(None);
+        let text = m.render();
+        assert!(text.contains("minhbach_books_freeze_seconds_bucket{le=\"0.005\"} 1\n"));
+        assert!(text.contains("minhbach_books_freeze_seconds_count 1\n"));
+        // A failed flush has no time: it is counted as an error only.
+        assert!(text.contains("minhbach_books_flush_seconds_bucket{le=\"0.1\"} 0\n"));
+        assert!(text.contains("minhbach_books_flush_seconds_bucket{le=\"0.25\"} 1\n"));
+        assert!(
+            text.contains("minhbach_books_flush_seconds_count 1\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "# TYPE minhbach_books_flush_errors_total counter\nminhbach_books_flush_errors_total 2\n"
+        ));
     }
 
     #[test]
