@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use ct_merkle::mem_backed_tree::MemoryBackedTree;
 use minhbach_ledger::log::Log;
-use minhbach_ledger::merkle::{self, Hash};
+use minhbach_ledger::merkle::{self, Hash, HashReader as _, NodeId};
 use minhbach_ledger::store::memory::MemoryStore;
 use rs_merkle::algorithms::Sha256 as RsSha256;
 use rs_merkle::{Hasher as _, MerkleTree};
@@ -424,6 +424,40 @@ fn bench_proofs(c: &mut Criterion) {
             |(old_root, p)| new_root.verify_consistency(&old_root, &p).expect("ok"),
             BatchSize::SmallInput,
         );
+    });
+    g.finish();
+    bench_tiles(c, &t);
+}
+
+/// A level-0 C2SP tile (the 256 leaf hashes of a complete tile), as the
+/// server's `/tile/0/…` reads it.
+fn bench_tiles(c: &mut Criterion, t: &Trees) {
+    let tiles = t.size / 256;
+    let label = format!("{}", t.size);
+    let mut g = group(c, "level0_tile_read", 20);
+    g.bench_function(BenchmarkId::new("minhbach/memory", &label), |b| {
+        let mut ix = Indexes(0x9e37_79b9_7f4a_7c15);
+        b.iter(|| {
+            let start = ix.next_below(tiles) * 256;
+            let ids: Vec<NodeId> = (start..start + 256)
+                .map(|index| NodeId { level: 0, index })
+                .collect();
+            black_box(t.log.store().read_hashes(&ids).expect("tile"))
+        });
+    });
+    #[cfg(feature = "rocksdb")]
+    g.bench_function(BenchmarkId::new("minhbach/rocksdb", &label), |b| {
+        let mut ix = Indexes(0x9e37_79b9_7f4a_7c15);
+        b.iter(|| {
+            let start = ix.next_below(tiles) * 256;
+            black_box(
+                t.durable
+                    .1
+                    .store()
+                    .read_node_run(0, start, 256)
+                    .expect("tile"),
+            )
+        });
     });
     g.finish();
 }

@@ -8,14 +8,17 @@
 //!   level (256 leaf hashes, then 128 of level 1, …, then 2 of level 7:
 //!   510 hashes, 16,320 bytes). One read gives every node a proof needs
 //!   below level 8, and the level-0 C2SP tile;
-//! - `paths`: key = tile index (u64 big-endian) ‖ group g (u8, 0..16) → the
-//!   60 hashes an inclusion proof of any of the tile's leaves `16g..16g+16`
-//!   needs below level 8: levels 0 to 3 of those 16 leaves (16 + 8 + 4 + 2),
-//!   then levels 4 to 7 of the whole tile (16 + 8 + 4 + 2), 1,920 bytes. It
-//!   copies what the packed tile holds, so that a proof reads one small
+//! - `paths`: key = tile index (u64 big-endian) ‖ group g (u8, 0..16) → what
+//!   an inclusion proof of any of the tile's leaves `16g..16g+16` needs
+//!   below level 8, 24 hashes (768 bytes): the 16 leaf hashes of the group,
+//!   its 4 nodes of level 2, then its siblings at levels 4 to 7 (a node of
+//!   level 1 or 3 is the hash of two stored ones: two node hashes a proof).
+//!   It copies what the packed tile holds, so that a proof reads one small
 //!   value instead of 16 KB: at ten million leaves the tiles (640 MB) no
 //!   longer fit a cache, and reading whole tiles was a third of the time of
-//!   an inclusion-proof request;
+//!   an inclusion-proof request. At 480 MB for ten million leaves (the
+//!   first layout stored all 60 hashes of levels 0 to 7 it could need:
+//!   1.2 GB) the path values are all that inclusion proofs read from disk;
 //! - `hashes`: key = level (u8) ‖ index (u64 big-endian) → 32-byte node hash,
 //!   for the complete subtrees of level 8 and above (one node in 128), all
 //!   of them mirrored in memory;
@@ -62,7 +65,7 @@ const KEY_CHECKPOINT: &[u8] = b"_checkpoint";
 const KEY_LAYOUT: &[u8] = b"_layout";
 /// The layout this code writes; any other value (or none, on a non-empty
 /// store) makes [`RocksStore::open`] rebuild the tiles and hashes.
-const LAYOUT: &[u8] = b"packed-tiles-2";
+const LAYOUT: &[u8] = b"packed-tiles-3";
 /// Leaves per write batch when the tiles and hashes are rebuilt.
 const REBUILD_CHUNK: u64 = 1 << 16;
 
@@ -74,8 +77,13 @@ const PACKED_HASHES: usize = 510;
 const GROUP_LEAVES: u64 = 16;
 /// Groups per tile.
 const GROUPS: u64 = TILE_LEAVES / GROUP_LEAVES;
-/// Hashes in a path value: levels 0–3 of a group, levels 4–7 of its tile.
-const PATH_HASHES: usize = 60;
+/// Hashes in a path value: the group's 16 leaves, its 4 nodes of level 2,
+/// its 4 siblings at levels 4–7.
+const PATH_HASHES: usize = 24;
+/// Where a path value's level-2 nodes start.
+const PATH_LEVEL2: usize = 16;
+/// Where a path value's siblings at levels 4–7 start.
+const PATH_SIBLINGS: usize = 20;
 
 fn backend(e: rocksdb::Error) -> StoreError {
     StoreError::Backend {
@@ -111,6 +119,12 @@ fn packed_position(id: NodeId) -> usize {
     (512 - (512 >> id.level)) + within
 }
 
+/// The hash of node `id` (level below 8) from its packed tile `bytes`.
+fn packed_hash(bytes: &[u8], id: NodeId) -> Result<Hash, StoreError> {
+    let at = packed_position(id) * HASH_SIZE;
+    decode_hash(&bytes[at..at + HASH_SIZE])
+}
+
 fn tile_bytes(hashes: &[Hash]) -> Vec<u8> {
     let mut out = Vec::with_capacity(hashes.len() * HASH_SIZE);
     for h in hashes {
@@ -131,47 +145,60 @@ fn path_key(tile: u64, group: u64) -> [u8; 9] {
     k
 }
 
-/// The group whose path value holds node `id` (level below 8) if it is
-/// below level 4, `None` for levels 4 to 7 (which every group's value holds).
-fn group_of(id: NodeId) -> Option<u64> {
-    (id.level < 4).then(|| (id.index << id.level) % TILE_LEAVES / GROUP_LEAVES)
+/// The group of a path value that holds node `id` (level below 8): the
+/// group of its leaves for levels 0 to 3; for levels 4 to 7, the first
+/// group whose sibling at that level it is.
+fn path_group(id: NodeId) -> u64 {
+    if id.level < 4 {
+        (id.index << id.level) % TILE_LEAVES / GROUP_LEAVES
+    } else {
+        let within = id.index % (TILE_LEAVES >> id.level);
+        (within ^ 1) << (id.level - 4)
+    }
 }
 
-/// Position of node `id` (level below 8) within a path value.
-fn path_position(id: NodeId) -> usize {
-    // Levels 0–3 of the group (widths 16, 8, 4, 2), then levels 4–7 of the
-    // tile (the same widths): each part is laid out like a packed tile of
-    // 16 leaves and 4 levels.
-    let (level, width) = if id.level < 4 {
-        (id.level, GROUP_LEAVES >> id.level)
+/// Whether the path value of group `group` holds node `id` (level below
+/// 8, in the value's tile).
+fn path_holds(group: u64, id: NodeId) -> bool {
+    if id.level < 4 {
+        path_group(id) == group
     } else {
-        (id.level - 4, TILE_LEAVES >> id.level)
-    };
-    // The mask keeps the index below `width` (at most 16).
+        id.index % (TILE_LEAVES >> id.level) == (group >> (id.level - 4)) ^ 1
+    }
+}
+
+/// The hash of node `id` from the path value `bytes` that holds it: stored
+/// (levels 0, 2 and 4 to 7), or one node hash of two stored ones (levels 1
+/// and 3).
+fn path_hash(bytes: &[u8], id: NodeId) -> Result<Hash, StoreError> {
+    let at = |i: usize| decode_hash(&bytes[i * HASH_SIZE..(i + 1) * HASH_SIZE]);
+    // The position of the node within its level of the group (below 16).
     #[allow(clippy::cast_possible_truncation)]
-    let within = (id.index & (width - 1)) as usize;
-    let part = if id.level < 4 { 0 } else { 30 };
-    part + (32 - (32 >> level)) + within
+    let within = (id.index % (GROUP_LEAVES >> id.level.min(4))) as usize;
+    let pair = |first: usize| Ok(crate::merkle::node_hash(&at(first)?, &at(first + 1)?));
+    match id.level {
+        0 => at(within),
+        1 => pair(2 * within),
+        2 => at(PATH_LEVEL2 + within),
+        3 => pair(PATH_LEVEL2 + 2 * within),
+        level => at(PATH_SIBLINGS + usize::from(level - 4)),
+    }
 }
 
 /// The path values of a complete packed tile, one per group.
 fn path_values(packed: &[Hash]) -> impl Iterator<Item = (u64, Vec<u8>)> + '_ {
     (0..GROUPS).map(move |group| {
         let mut out = Vec::with_capacity(PATH_HASHES * HASH_SIZE);
-        for level in 0..4u8 {
-            let width = GROUP_LEAVES >> level;
-            for j in 0..width {
-                let id = NodeId {
-                    level,
-                    index: group * width + j,
-                };
-                out.extend_from_slice(packed[packed_position(id)].as_bytes());
+        let mut put = |level: u8, index: u64| {
+            out.extend_from_slice(packed[packed_position(NodeId { level, index })].as_bytes());
+        };
+        for (level, width) in [(0, GROUP_LEAVES), (2, GROUP_LEAVES / 4)] {
+            for index in group * width..(group + 1) * width {
+                put(level, index);
             }
         }
         for level in 4..8u8 {
-            for index in 0..(TILE_LEAVES >> level) {
-                out.extend_from_slice(packed[packed_position(NodeId { level, index })].as_bytes());
-            }
+            put(level, (group >> (level - 4)) ^ 1);
         }
         (group, out)
     })
@@ -642,28 +669,33 @@ impl RocksStore {
         ids: &[NodeId],
         out: &mut [Hash],
     ) -> Result<bool, StoreError> {
-        let mut groups = group.iter().filter_map(|&(_, pos)| group_of(ids[pos]));
-        let g = groups.next().unwrap_or(0);
-        if groups.any(|other| other != g) {
+        // A proof's nodes below level 4 name the group; any level-4-to-7
+        // node alone, the first group it is a sibling of.
+        let g = group
+            .iter()
+            .map(|&(_, pos)| ids[pos])
+            .find(|id| id.level < 4)
+            .map_or_else(|| path_group(ids[group[0].1]), path_group);
+        if !group.iter().all(|&(_, pos)| path_holds(g, ids[pos])) {
             return Ok(false);
         }
         self.fill_from(
             (self.cf(CF_PATHS)?, &path_key(tile, g)),
-            (PATH_HASHES, "path value is not 60 hashes"),
-            path_position,
+            (PATH_HASHES, "path value is not 24 hashes"),
+            path_hash,
             (group, ids, out),
         )
     }
 
     /// Reads the value at `key` of column family `cf`, which must hold
     /// `hashes` hashes (else it is corrupt: `what`), and fills `out` for the
-    /// nodes `group` (positions in `ids`) from the positions `position`
-    /// gives. `false`: no such value.
+    /// nodes `group` (positions in `ids`) with `hash`, which takes a node
+    /// from the value. `false`: no such value.
     fn fill_from(
         &self,
         (cf, key): (&ColumnFamily, &[u8]),
         (hashes, what): (usize, &'static str),
-        position: fn(NodeId) -> usize,
+        hash: fn(&[u8], NodeId) -> Result<Hash, StoreError>,
         (group, ids, out): (&[(u64, usize)], &[NodeId], &mut [Hash]),
     ) -> Result<bool, StoreError> {
         let Some(bytes) = self.db.get_pinned_cf(cf, key).map_err(backend)? else {
@@ -673,8 +705,7 @@ impl RocksStore {
             return Err(StoreError::Corrupt { what });
         }
         for &(_, pos) in group {
-            let at = position(ids[pos]) * HASH_SIZE;
-            out[pos] = decode_hash(&bytes[at..at + HASH_SIZE])?;
+            out[pos] = hash(&bytes, ids[pos])?;
         }
         Ok(true)
     }
@@ -784,7 +815,7 @@ impl HashReader for RocksStore {
             let read = self.fill_from(
                 (tiles_cf, &tile.to_be_bytes()),
                 (PACKED_HASHES, "packed tile is not 510 hashes"),
-                packed_position,
+                packed_hash,
                 (group, ids, &mut out),
             )?;
             if !read {
@@ -962,10 +993,11 @@ mod tests {
             store.db.put_cf(cf, 0u64.to_be_bytes(), &tile0).unwrap();
             let paths = store.cf(CF_PATHS).unwrap();
             // Leaf 516 is in group 0 of tile 2; node (3, 9) (leaves
-            // 72..79) in group 4 of tile 0.
+            // 72..79) is hashed from (2, 18) and (2, 19), the third and
+            // fourth nodes of level 2 of group 4 of tile 0.
             store.db.delete_cf(paths, path_key(2, 0)).unwrap();
             let mut path = store.db.get_cf(paths, path_key(0, 4)).unwrap().unwrap();
-            let at = path_position(NodeId { level: 3, index: 9 }) * HASH_SIZE;
+            let at = (PATH_LEVEL2 + 2) * HASH_SIZE;
             path[at..at + HASH_SIZE].copy_from_slice(&[7u8; 32]);
             store.db.put_cf(paths, path_key(0, 4), &path).unwrap();
             // Leaf 516's proof needs tile 2, now missing; leaf 64's needs
@@ -1003,9 +1035,10 @@ mod tests {
 
     /// An inclusion proof reads one path value, not the packed tile: with
     /// the tile gone it still answers, while a level-0 tile (all 256
-    /// leaves' hashes, which no path value holds) cannot be read; and every
+    /// leaves' hashes, which no path value holds) cannot be read; every
     /// node of every complete tile reads the same from a path value as from
-    /// its tile.
+    /// its tile; nodes that no one value holds together are not read from
+    /// one.
     #[test]
     fn inclusion_proofs_read_the_path_values() {
         let dir = tempfile::tempdir().unwrap();
@@ -1015,6 +1048,7 @@ mod tests {
         let proofs: Vec<_> = (0..512)
             .map(|i| log.inclusion_proof(i, 600).unwrap())
             .collect();
+
         let store = log.store();
         let tiles = store.cf(CF_TILES).unwrap();
         for tile in 0..2u64 {
@@ -1033,6 +1067,29 @@ mod tests {
                     assert!(read, "{id:?} is in a path value");
                     assert_eq!(got[0].as_bytes(), &packed[at..at + HASH_SIZE], "{id:?}");
                 }
+            }
+            // Leaf 0's group holds (4, 1), its sibling, not (4, 0), its
+            // ancestor: that pair is left to the packed tile.
+            let (ancestor, sibling) = (
+                NodeId {
+                    level: 4,
+                    index: tile * 16,
+                },
+                NodeId {
+                    level: 4,
+                    index: tile * 16 + 1,
+                },
+            );
+            let leaf = NodeId {
+                level: 0,
+                index: tile * TILE_LEAVES,
+            };
+            let mut got = [Hash::default(); 2];
+            for (other, held) in [(sibling, true), (ancestor, false)] {
+                let read = store
+                    .read_from_path(tile, &[(tile, 0), (tile, 1)], &[leaf, other], &mut got)
+                    .unwrap();
+                assert_eq!(read, held, "{other:?}");
             }
             store.db.delete_cf(tiles, tile.to_be_bytes()).unwrap();
         }
@@ -1138,16 +1195,39 @@ mod tests {
             log.inclusion_proof(size - 1, size).unwrap(),
             reference.inclusion_proof(size - 1, size).unwrap()
         );
-        // A tile value of the wrong length is reported as corruption.
-        let cf = log.store().cf(CF_TILES).unwrap();
-        log.store()
+        // A tile or path value of the wrong length is reported as
+        // corruption, by the reads that use it.
+        let store = log.store();
+        let leaf_hashes: Vec<Hash> = (256..512u32)
+            .map(|i| merkle::leaf_hash(&i.to_be_bytes()))
+            .collect();
+        store
             .db
-            .put_cf(cf, 1u64.to_be_bytes(), [0u8; 31])
+            .put_cf(store.cf(CF_TILES).unwrap(), 1u64.to_be_bytes(), [0u8; 31])
             .unwrap();
         assert!(matches!(
-            log.store().read_node_run(0, 256, 256),
+            store.read_node_run(0, 256, 256),
             Err(StoreError::Corrupt { .. })
         ));
+        assert_eq!(
+            store.read_node_run(0, 304, 16).unwrap(),
+            leaf_hashes[48..64]
+        );
+        store
+            .db
+            .put_cf(store.cf(CF_PATHS).unwrap(), path_key(1, 3), [0u8; 31])
+            .unwrap();
+        for (level, start, count) in [(0, 304, 16), (0, 304, 1), (2, 76, 1)] {
+            assert!(
+                matches!(
+                    store.read_node_run(level, start, count),
+                    Err(StoreError::Corrupt {
+                        what: "path value is not 24 hashes"
+                    })
+                ),
+                "({level}, {start}, {count})"
+            );
+        }
     }
 
     #[test]
