@@ -146,12 +146,22 @@ impl DataDir {
         create_private_dir(&self.root)
     }
 
-    /// Opens (creating) the RocksDB log.
+    /// Opens (creating) the RocksDB log. A store of an older layout is
+    /// rebuilt from its leaves first, which is logged.
     ///
     /// # Errors
     /// [`DataDirError::Store`] if RocksDB cannot open it.
     pub fn open_store(&self) -> Result<RocksStore, DataDirError> {
-        Ok(RocksStore::open_with(&self.log_dir(), &SERVER_STORE)?)
+        let started = std::time::Instant::now();
+        let store = RocksStore::open_with(&self.log_dir(), &SERVER_STORE)?;
+        if store.rebuilt_on_open() {
+            tracing::warn!(
+                size = store.tree_size()?,
+                seconds = started.elapsed().as_secs_f64(),
+                "rebuilt the store's tiles and proof paths from its leaves (an older layout, or an interrupted rebuild)"
+            );
+        }
+        Ok(store)
     }
 
     /// Loads the log's signer key, if the file exists.

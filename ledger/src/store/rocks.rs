@@ -323,6 +323,8 @@ pub struct RocksStore {
     /// Serialises commits: one writer at a time.
     writer: Mutex<()>,
     committed: RwLock<Committed>,
+    /// Whether opening rebuilt the tiles and hashes of a non-empty store.
+    rebuilt: bool,
 }
 
 impl RocksStore {
@@ -420,6 +422,7 @@ impl RocksStore {
             sync: options.sync,
             writer: Mutex::new(()),
             committed: RwLock::new(Committed::empty()),
+            rebuilt: false,
         };
         let size = match store.meta_raw(KEY_SIZE)? {
             None => 0,
@@ -436,8 +439,18 @@ impl RocksStore {
         } else {
             // A new store, an older layout or an interrupted rebuild.
             store.rebuild_hashes(REBUILD_CHUNK)?;
+            store.rebuilt = size > 0;
         }
         Ok(store)
+    }
+
+    /// Whether opening this store rebuilt its tiles and hashes from its
+    /// leaves (it was written with an older layout, or a rebuild was
+    /// interrupted), which takes a while on a large log; never for a new,
+    /// empty store.
+    #[must_use]
+    pub fn rebuilt_on_open(&self) -> bool {
+        self.rebuilt
     }
 
     fn cf(&self, name: &str) -> Result<&ColumnFamily, StoreError> {
@@ -1235,6 +1248,9 @@ mod tests {
         // The earlier layout: every node hash under level ‖ index in
         // `hashes`, no `tiles` and no layout marker.
         let dir = tempfile::tempdir().unwrap();
+        // A new store is not a rebuilt one.
+        let fresh = tempfile::tempdir().unwrap();
+        assert!(!RocksStore::open(fresh.path()).unwrap().rebuilt_on_open());
         let leaves: Vec<Vec<u8>> = (0..700u32).map(|i| i.to_be_bytes().to_vec()).collect();
         let mut tree = merkle::Tree::new();
         let mut nodes = Vec::new();
@@ -1263,7 +1279,12 @@ mod tests {
                 .unwrap();
         }
         let store = RocksStore::open(dir.path()).unwrap();
+        assert!(store.rebuilt_on_open());
         assert_eq!(store.read_meta(KEY_LAYOUT), Ok(Some(LAYOUT.to_vec())));
+        drop(store);
+        // Once rebuilt, it opens as it is.
+        let store = RocksStore::open(dir.path()).unwrap();
+        assert!(!store.rebuilt_on_open());
         let log = Log::open(store).unwrap();
         assert_eq!(log.root(), tree.root());
         let proof = log.inclusion_proof(300, 700).unwrap();
