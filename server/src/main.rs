@@ -3,6 +3,8 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -222,7 +224,7 @@ fn main() -> anyhow::Result<()> {
                     data.display()
                 );
             }
-            runtime.block_on(run(listen, prepared.state, prepared.size))
+            serve_until_stopped(runtime, listen, prepared.state, prepared.size)
         }
         Command::Serve {
             config,
@@ -255,7 +257,7 @@ fn main() -> anyhow::Result<()> {
                 println!("Mirroring the read path to {}.", m.url);
                 runtime.spawn(mirror::follow(mirror, state.clone(), m.interval));
             }
-            runtime.block_on(run(config.listen, state, size))
+            serve_until_stopped(runtime, config.listen, state, size)
         }
         Command::Publish {
             config,
@@ -367,6 +369,38 @@ fn main() -> anyhow::Result<()> {
 
 fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+}
+
+/// How long a graceful stop waits for RocksDB's flushes and compactions.
+const STOP_SETTLE: Duration = Duration::from_secs(20);
+
+/// Serves until a signal, then stops: the requests in flight are answered;
+/// with the runtime go its tasks and the last handle on the writer, whose
+/// batch in flight is finished and whose books are flushed; then the store
+/// settles (at most [`STOP_SETTLE`]), so that the next start serves at once
+/// instead of first compacting what this run left.
+fn serve_until_stopped(
+    runtime: tokio::runtime::Runtime,
+    listen: SocketAddr,
+    state: AppState,
+    size: u64,
+) -> anyhow::Result<()> {
+    let store = Arc::clone(state.store());
+    let served = runtime.block_on(run(listen, state, size));
+    drop(runtime);
+    let started = Instant::now();
+    match store.settle(STOP_SETTLE) {
+        Ok(true) => tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "store flushed and compacted"
+        ),
+        Ok(false) => tracing::warn!(
+            seconds = STOP_SETTLE.as_secs(),
+            "the store's compactions did not finish in time; the next start resumes them"
+        ),
+        Err(e) => tracing::warn!(error = %e, "settling the store"),
+    }
+    served
 }
 
 async fn run(listen: SocketAddr, state: AppState, size: u64) -> anyhow::Result<()> {

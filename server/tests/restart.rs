@@ -222,3 +222,55 @@ fn a_sigterm_right_after_the_address_is_printed_stops_the_server_gracefully() {
         );
     }
 }
+
+/// A graceful stop settles the store once the writer is done: the log says
+/// so after the sequencer stopped, and the store opens again with the
+/// same tree.
+#[test]
+fn a_graceful_stop_settles_the_store_after_the_writer_stops() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minhbach-server"))
+        .args(["demo", "--data", data.to_str().unwrap()])
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "minhbach_server=info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The log goes to standard output, after the address.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("an address").unwrap();
+        if let Some(rest) = line.split(" at http://").nth(1) {
+            break format!("http://{}", rest.trim_end_matches('/'));
+        }
+    };
+    let rest =
+        std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+    let info = get_json(&agent(Duration::from_secs(10)), &url, "/api/v1/log").unwrap();
+    let size = info["committed_size"].as_u64().expect("a committed size");
+    assert!(size > 0, "the demo is seeded");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert!(child.wait().unwrap().success());
+    let log = rest.join().unwrap();
+    let at = |what: &str| {
+        log.find(what)
+            .unwrap_or_else(|| panic!("{what:?} is not in the server's log:\n{log}"))
+    };
+    assert!(at("sequencer stopped") < at("store flushed and compacted"));
+
+    let store = DataDir::new(&data).open_store().unwrap();
+    assert_eq!(
+        minhbach_ledger::store::LogStore::tree_size(&store),
+        Ok(size)
+    );
+}
