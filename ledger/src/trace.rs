@@ -293,12 +293,8 @@ impl TraceLayer {
 
 impl Layer for TraceLayer {
     fn absorb_older(&mut self, older: Self) {
-        for (k, v) in older.steps {
-            self.steps.entry(k).or_insert(v);
-        }
-        for (k, v) in older.sources {
-            self.sources.entry(k).or_insert(v);
-        }
+        books::keep_newer(&mut self.steps, older.steps);
+        books::keep_newer(&mut self.sources, older.sources);
     }
 }
 
@@ -377,13 +373,10 @@ impl<S: LogStore> StoredTrace<S> {
 impl<S: LogStore> Lists for StoredTrace<S> {
     fn steps_mut(&mut self, origin: u64) -> &mut Vec<Step> {
         // A list changes in the pending layer, starting from its newest
-        // version below.
+        // version (frozen or stored) when it is not there yet.
         let older = (!self.layers.pending().steps.contains_key(&origin)).then(|| {
             self.layers
-                .frozen()
-                .steps
-                .get(&origin)
-                .cloned()
+                .find(|l| l.steps.get(&origin).cloned())
                 .unwrap_or_else(|| self.stored_steps(origin))
         });
         self.layers

@@ -572,8 +572,8 @@ impl Flushing {
         }
     }
 
-    /// Waits for the write; whether it was written.
-    fn wait(self, metrics: &Metrics) -> (FlushTicket, bool) {
+    /// Waits for the write and ends the flush in `books`.
+    fn end(self, metrics: &Metrics, books: &mut Books) {
         let written = match self.thread.join() {
             Ok((Ok(records), took)) => {
                 tracing::debug!(target: "minhbach_server::sequencer", size = self.ticket.size(), records, elapsed_ms = took.as_millis(), "books flushed");
@@ -591,7 +591,7 @@ impl Flushing {
                 false
             }
         };
-        (self.ticket, written)
+        books.end_flush(self.ticket, written);
     }
 }
 
@@ -726,8 +726,7 @@ impl Core {
                 tracing::error!(target: "minhbach_server::sequencer", error = %e, "commit failed; rebuilding the books from the store");
                 // The rebuild reads what the flush in flight writes.
                 if let Some(flushing) = self.flushing.take() {
-                    let (ticket, written) = flushing.wait(&self.metrics);
-                    books.end_flush(ticket, written);
+                    flushing.end(&self.metrics, &mut books);
                 }
                 match Books::open(self.log.store()) {
                     Ok(rebuilt) => *books = rebuilt,
@@ -784,8 +783,7 @@ impl Core {
     /// Waits for the flush in flight, if any, and ends it.
     fn finish_flush(&mut self) {
         if let Some(flushing) = self.flushing.take() {
-            let (ticket, written) = flushing.wait(&self.metrics);
-            self.books.write().end_flush(ticket, written);
+            flushing.end(&self.metrics, &mut self.books.write());
         }
     }
 

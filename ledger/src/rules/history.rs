@@ -202,18 +202,10 @@ pub struct HistorySizes {
 
 impl books::Layer for MemoryHistory {
     fn absorb_older(&mut self, older: Self) {
-        for (k, v) in older.ids {
-            self.ids.entry(k).or_insert(v);
-        }
-        for (k, v) in older.refs {
-            self.refs.entry(k).or_insert(v);
-        }
-        for (k, v) in older.donations {
-            self.donations.entry(k).or_insert(v);
-        }
-        for (k, v) in older.disbursements {
-            self.disbursements.entry(k).or_insert(v);
-        }
+        books::keep_newer(&mut self.ids, older.ids);
+        books::keep_newer(&mut self.refs, older.refs);
+        books::keep_newer(&mut self.donations, older.donations);
+        books::keep_newer(&mut self.disbursements, older.disbursements);
     }
 }
 

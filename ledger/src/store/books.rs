@@ -8,6 +8,8 @@
 //! Values are CBOR. An empty value reads as absent (a deletion written as a
 //! put, since a commit's metadata is a list of puts).
 
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
@@ -68,6 +70,14 @@ pub fn read<S: LogStore + ?Sized, T: DeserializeOwned>(store: &S, key: &[u8]) ->
 pub trait Layer: Clone + Default {
     /// Adds the records of `older` that `self` holds no newer version of.
     fn absorb_older(&mut self, older: Self);
+}
+
+/// Adds to `newer` the entries of `older` whose keys it does not hold: the
+/// one way a [`Layer`]'s maps absorb an older layer.
+pub fn keep_newer<K: Eq + Hash, V>(newer: &mut HashMap<K, V>, older: HashMap<K, V>) {
+    for (k, v) in older {
+        newer.entry(k).or_insert(v);
+    }
 }
 
 /// The books' records not yet in the store, in two layers, so that they
