@@ -29,6 +29,12 @@ if grep -E '^(rocksdb|librocksdb-sys|axum|tokio|hyper|reqwest) ' <<<"$core"; the
 fi
 echo "ok: minhbach-ledger core"
 
+step "cargo deny: licenses, banned crates, sources (deny.toml)"
+# Advisories are not checked: their database lives on a git host that the
+# build machines cannot reach (docs/TESTING.md).
+command -v cargo-deny >/dev/null 2>&1 || cargo install cargo-deny --locked --no-default-features --version 0.20.2
+cargo deny --locked --log-level error check licenses bans sources
+
 step "cargo clippy (workspace, all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Per package too, so that feature unification cannot hide a leak.
