@@ -49,30 +49,8 @@ pub fn explain(code: &str) -> &'static str {
     }
 }
 
-/// Formats an amount with dots between thousands, as Vietnamese banks print
-/// it: `1000000` is `1.000.000`.
-#[must_use]
-pub fn group_thousands(amount: u64) -> String {
-    let digits = amount.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// An amount of `asset`: `1.000.000 ₫` for VND, `1.200 kg_rice` otherwise.
-#[must_use]
-pub fn amount(value: u64, asset: &str) -> String {
-    if asset == "VND" {
-        format!("{} ₫", group_thousands(value))
-    } else {
-        format!("{} {asset}", group_thousands(value))
-    }
-}
+/// The core's one formatter of amounts for people (`1.000.000 ₫`).
+pub use minhbach_ledger::statement::format_amount as amount;
 
 #[cfg(test)]
 mod tests {
@@ -84,17 +62,5 @@ mod tests {
         for code in minhbach_ledger::rules::CODES {
             assert_ne!(explain(code), fallback, "{code}");
         }
-    }
-
-    #[test]
-    fn vietnamese_amounts() {
-        assert_eq!(amount(1_000_000, "VND"), "1.000.000 ₫");
-        assert_eq!(amount(500_000, "VND"), "500.000 ₫");
-        assert_eq!(amount(1_999_999, "VND"), "1.999.999 ₫");
-        assert_eq!(amount(52_222, "VND"), "52.222 ₫");
-        assert_eq!(amount(999, "VND"), "999 ₫");
-        assert_eq!(amount(0, "VND"), "0 ₫");
-        assert_eq!(amount(1200, "kg_rice"), "1.200 kg_rice");
-        assert_eq!(group_thousands(10_847_331_843), "10.847.331.843");
     }
 }

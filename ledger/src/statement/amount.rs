@@ -11,6 +11,33 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// The largest amount or balance: 2^53 − 1.
 pub const MAX_AMOUNT: u64 = (1 << 53) - 1;
 
+/// `1234567` as `1.234.567`: dots between thousands, as Vietnamese banks print
+/// amounts. The one formatter of amounts for people, used by the explorer and
+/// the CLI alike.
+#[must_use]
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// An amount of `asset` for people: `1.000.000 ₫` for VND, `250 kg gạo` for
+/// rice in kind, `12 other_code` for any other asset code.
+#[must_use]
+pub fn format_amount(n: u64, asset: &str) -> String {
+    match asset {
+        "VND" => format!("{} ₫", group_thousands(n)),
+        "kg_rice" => format!("{} kg gạo", group_thousands(n)),
+        other => format!("{} {other}", group_thousands(n)),
+    }
+}
+
 /// A strictly positive amount in an asset's smallest unit, at most [`MAX_AMOUNT`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Amount(u64);
@@ -148,6 +175,21 @@ super::string_serde!(Asset);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_for_people() {
+        assert_eq!(format_amount(1_000_000, "VND"), "1.000.000 ₫");
+        assert_eq!(format_amount(500_000, "VND"), "500.000 ₫");
+        assert_eq!(format_amount(1_999_999, "VND"), "1.999.999 ₫");
+        assert_eq!(format_amount(52_222, "VND"), "52.222 ₫");
+        assert_eq!(format_amount(999, "VND"), "999 ₫");
+        assert_eq!(format_amount(0, "VND"), "0 ₫");
+        assert_eq!(format_amount(1_250, "kg_rice"), "1.250 kg gạo");
+        assert_eq!(format_amount(12, "tarp"), "12 tarp");
+        assert_eq!(group_thousands(10_847_331_843), "10.847.331.843");
+        assert_eq!(group_thousands(100), "100");
+        assert_eq!(group_thousands(1_000), "1.000");
+    }
 
     #[test]
     fn amount_bounds() {

@@ -39,7 +39,7 @@ mod time;
 use serde::{Deserialize, Serialize};
 
 pub use account::{AccountBalance, AccountClose, AccountKind, AccountRegister};
-pub use amount::{Amount, AmountError, Asset, Balance, MAX_AMOUNT};
+pub use amount::{format_amount, group_thousands, Amount, AmountError, Asset, Balance, MAX_AMOUNT};
 pub use beneficiary::{BeneficiaryCategory, BeneficiaryEnroll, BeneficiaryUpdate};
 pub use campaign::{
     ApprovalPolicy, CampaignClose, CampaignOpen, CampaignUpdate, Cause, CauseKind, Priority, Tier,

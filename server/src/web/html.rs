@@ -111,30 +111,7 @@ impl Html {
     }
 }
 
-/// `1234567` as `1.234.567` (Vietnamese thousands separator).
-#[must_use]
-pub(crate) fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// An amount of `asset`: `1.000.000 ₫` for VND, `250 kg gạo` for rice in
-/// kind, `12 other_code` for any other asset.
-#[must_use]
-pub(crate) fn amount(n: u64, asset: &str) -> String {
-    match asset {
-        "VND" => format!("{} ₫", group(n)),
-        "kg_rice" => format!("{} kg gạo", group(n)),
-        other => format!("{} {other}", group(n)),
-    }
-}
+pub(crate) use minhbach_ledger::statement::{format_amount as amount, group_thousands as group};
 
 /// `part / whole` as a whole percentage, rounded down; 0 when `whole` is 0.
 #[must_use]
@@ -199,13 +176,7 @@ mod tests {
     }
 
     #[test]
-    fn numbers_the_vietnamese_way() {
-        assert_eq!(group(0), "0");
-        assert_eq!(group(999), "999");
-        assert_eq!(group(1000), "1.000");
-        assert_eq!(group(10_847_331_843), "10.847.331.843");
-        assert_eq!(amount(500_000, "VND"), "500.000 ₫");
-        assert_eq!(amount(1_250, "kg_rice"), "1.250 kg gạo");
+    fn percentages_round_down_and_stop_at_100() {
         assert_eq!(percent(1, 3), 33);
         assert_eq!(percent(5, 0), 0);
         assert_eq!(percent(7, 5), 100);
