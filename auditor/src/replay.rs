@@ -25,7 +25,7 @@ use minhbach_ledger::envelope::{Envelope, KeyId, STATEMENT_PAYLOAD_TYPE};
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::merkle::{leaf_hash, Hash, NodeId, Tree};
 use minhbach_ledger::rules::{Effects, Rejection, State, VerifiedEntry};
-use minhbach_ledger::statement::{Digest, FeedbackCategory, Recipient, Statement, StatementKind};
+use minhbach_ledger::statement::{FeedbackCategory, Recipient, Statement, StatementKind};
 use minhbach_ledger::tile::{TileError, TILE_HEIGHT};
 use minhbach_ledger::trace::TraceIndex;
 use serde::{Deserialize, Serialize};
@@ -501,7 +501,7 @@ impl Replay {
                 Some((logged_at, statement, signers)) => {
                     let entry = VerifiedEntry {
                         index,
-                        leaf_hash: Digest(p.hash.0),
+                        leaf_hash: p.hash.into(),
                         logged_at,
                         statement,
                         signers,

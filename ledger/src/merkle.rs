@@ -26,7 +26,9 @@ use crate::store::StoreError;
 /// The size of a SHA-256 hash in bytes.
 pub const HASH_SIZE: usize = 32;
 
-/// A SHA-256 hash: a leaf hash, a node hash or a tree root.
+/// A SHA-256 hash the Merkle layer computes: a leaf hash, a node hash or a
+/// tree root. Statements and the books name such values as
+/// [`crate::statement::Digest`] (see there for the rule between the two).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Hash(pub [u8; HASH_SIZE]);
 

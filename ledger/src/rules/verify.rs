@@ -85,7 +85,7 @@ impl<H> State<H> {
         let (statement, signers) = self.verify_envelope(&leaf.envelope)?;
         Ok(VerifiedEntry {
             index,
-            leaf_hash: Digest(leaf_hash(bytes).0),
+            leaf_hash: leaf_hash(bytes).into(),
             logged_at: leaf.logged_at,
             statement,
             signers,

@@ -167,10 +167,29 @@ impl Origin {
     }
 }
 
-/// 32 bytes written as 64 lowercase hex digits: a leaf hash, an evidence or text
-/// hash.
+/// A SHA-256 value as statements and the books carry it: 32 bytes written as
+/// 64 lowercase hex digits (a referenced entry's leaf hash, an evidence or
+/// text hash).
+///
+/// The one rule for the two 32-byte types: [`crate::merkle::Hash`] is a value
+/// the Merkle layer computes and proves (leaf and node hashes, roots; base64
+/// in the C2SP formats); `Digest` is a value a statement or a record names.
+/// Where a leaf hash crosses from the log into the books it is converted with
+/// `From`, never by reaching into the bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Digest(pub [u8; 32]);
+
+impl From<crate::merkle::Hash> for Digest {
+    fn from(hash: crate::merkle::Hash) -> Self {
+        Self(hash.0)
+    }
+}
+
+impl From<Digest> for crate::merkle::Hash {
+    fn from(digest: Digest) -> Self {
+        Self(digest.0)
+    }
+}
 
 impl Digest {
     /// Parses 64 lowercase hex digits.

@@ -114,7 +114,6 @@ fn tile_of(id: NodeId) -> u64 {
 fn packed_position(id: NodeId) -> usize {
     let width = 256usize >> id.level;
     // The mask keeps the index below `width`, so the cast is lossless.
-    #[allow(clippy::cast_possible_truncation)]
     let within = (id.index & (width as u64 - 1)) as usize;
     (512 - (512 >> id.level)) + within
 }
@@ -138,7 +137,6 @@ fn path_key(tile: u64, group: u64) -> [u8; 9] {
     let mut k = [0u8; 9];
     k[..8].copy_from_slice(&tile.to_be_bytes());
     // `group` < 16.
-    #[allow(clippy::cast_possible_truncation)]
     {
         k[8] = group as u8;
     }
@@ -173,7 +171,6 @@ fn path_holds(group: u64, id: NodeId) -> bool {
 fn path_hash(bytes: &[u8], id: NodeId) -> Result<Hash, StoreError> {
     let at = |i: usize| decode_hash(&bytes[i * HASH_SIZE..(i + 1) * HASH_SIZE]);
     // The position of the node within its level of the group (below 16).
-    #[allow(clippy::cast_possible_truncation)]
     let within = (id.index % (GROUP_LEAVES >> id.level.min(4))) as usize;
     let pair = |first: usize| Ok(crate::merkle::node_hash(&at(first)?, &at(first + 1)?));
     match id.level {
