@@ -181,14 +181,14 @@ def main():
         "type": "object", "required": ["type"],
         "properties": {"type": {"enum": sorted(STATEMENTS)}},
         "oneOf": [STATEMENTS[t] for t in sorted(STATEMENTS)]}))
-    write("envelope.schema.json", doc("envelope.schema.json", "DSSE envelope (DESIGN 4.2)", ENVELOPE, defs=False))
-    write("leaf.schema.json", doc("leaf.schema.json", "Log leaf (DESIGN 4.3); the bytes are compact JSON", {
+    write("envelope.schema.json", doc("envelope.schema.json", "DSSE envelope (SPEC 4.2.3)", ENVELOPE, defs=False))
+    write("leaf.schema.json", doc("leaf.schema.json", "Log leaf (SPEC 4.3); the bytes are compact JSON", {
         "type": "object", "additionalProperties": False, "required": ["v", "logged_at", "envelope"],
         "properties": {"v": {"const": 1},
                        "logged_at": {"type": "string",
                                      "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"},
                        "envelope": ENVELOPE}}, defs=False))
-    write("receipt.schema.json", doc("receipt.schema.json", "Receipt bundle (DESIGN 4.5)", {
+    write("receipt.schema.json", doc("receipt.schema.json", "Receipt bundle (SPEC 4.5.2)", {
         "type": "object", "additionalProperties": False, "required": ["leaf", "proof"],
         "properties": {"leaf": {"type": "string", "pattern": B64, "minLength": 4},
                        "proof": {"type": "string", "pattern": "^c2sp\\.org/tlog-proof@v1\\nindex [0-9]+\\n"}}},
@@ -196,7 +196,7 @@ def main():
     write("api.entries.request.schema.json", doc("api.entries.request.schema.json",
         "POST /api/v1/entries body: one envelope or a batch", {
         "oneOf": [ENVELOPE, {"type": "array", "minItems": 1, "items": ENVELOPE}]}, defs=False))
-    # The stable codes: the rules' CODES plus the server-level ones (DESIGN 7).
+    # The stable codes: the rules' CODES plus the server-level ones (SPEC 7).
     import re
     rules = (HERE.parent / "ledger/src/rules/rejection.rs").read_text().split("pub const CODES")[1]
     codes = sorted(set(re.findall(r'^    "([a-z_]+)",$', rules, re.M)) | {"rate_limited"})

@@ -7,7 +7,7 @@
 //! or a CDN copy are audited alike.
 //!
 //! What it does:
-//! - verify a receipt bundle (DESIGN 4.5) or a signed checkpoint offline;
+//! - verify a receipt bundle (SPEC 4.5.2) or a signed checkpoint offline;
 //! - [`check`]: prove a log consistent with the last checkpoint it saw (cron);
 //! - [`full`]: download every tile and entry bundle, recompute the root,
 //!   verify every signature, replay every rule ([`replay`]) and write reports

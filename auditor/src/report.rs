@@ -5,7 +5,7 @@
 //! Figures come from the ledger's summaries ([`minhbach_ledger::summary`]) of
 //! the replayed state, so they are the ones the server should publish; the
 //! anomalies come from the replay's observations. Coverage cells with fewer
-//! than [`DEFAULT_MIN_CELL`] households are suppressed (DESIGN 6.10).
+//! than [`DEFAULT_MIN_CELL`] households are suppressed (SPEC 6.10).
 
 use std::collections::BTreeMap;
 use std::path::Path;

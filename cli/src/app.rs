@@ -153,7 +153,7 @@ enum Command {
     /// Receipts: get the proof that a donation is in the log, and check it.
     #[command(subcommand)]
     Receipt(ReceiptCommand),
-    /// Where did a gift go? (DESIGN 6.8)
+    /// Where did a gift go? (SPEC 6.8)
     ///
     /// Example: minhbach trace --server https://log.example --ref FT24254000000001
     Trace {

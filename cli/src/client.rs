@@ -1,4 +1,4 @@
-//! A small, typed HTTP client for the log's API (DESIGN 7).
+//! A small, typed HTTP client for the log's API (SPEC 8).
 //!
 //! Every call is one blocking request with a timeout. Answers are parsed into
 //! the types below; an RFC 9457 problem answer becomes [`ClientError::Problem`]
@@ -61,7 +61,7 @@ pub enum ClientError {
     },
 }
 
-/// A receipt as the API sends it (DESIGN 4.5).
+/// A receipt as the API sends it (SPEC 4.5.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
     /// Base64 of the leaf bytes.

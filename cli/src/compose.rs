@@ -1,6 +1,6 @@
 //! Building statements from command-line flags (`minhbach new <type>`).
 //!
-//! Each statement type of DESIGN 5 has a table of [`Field`]s. A field's flag
+//! Each statement type of SPEC 5 has a table of [`Field`]s. A field's flag
 //! is its JSON path with `.` and `_` written as `-` (`cause.kind` is
 //! `--cause-kind`, `external_ref` is `--external-ref`). The value is turned
 //! into JSON by its [`Kind`]; the result always goes through the ledger's own

@@ -1,4 +1,4 @@
-//! Signing keys on disk: OpenSSH ed25519 private keys (DESIGN 4.1).
+//! Signing keys on disk: OpenSSH ed25519 private keys (SPEC 4.1.4).
 //!
 //! Keys made by `minhbach key new` and by `ssh-keygen -t ed25519`, with or
 //! without a passphrase, load the same way. A passphrase comes from the
@@ -90,7 +90,7 @@ pub fn public_base64(key: &VerifyingKey) -> String {
     base64::engine::general_purpose::STANDARD.encode(key.as_bytes())
 }
 
-/// The signer's keyid (DESIGN 4.1) as lowercase hex.
+/// The signer's keyid (SPEC 4.1.2) as lowercase hex.
 #[must_use]
 pub fn keyid_hex(key: &VerifyingKey) -> String {
     KeyId::of(key).to_string()

@@ -6,7 +6,7 @@
 //! from flags ([`compose`]), signing and co-signing DSSE envelopes, a small
 //! typed HTTP client of the log's API ([`client`]), bank statement import with
 //! personal data masked ([`bank`], [`import`]), receipts, traces, and a
-//! person's salted commitment (DESIGN 6.9) so a recipient or donor can find
+//! person's salted commitment (SPEC 6.9) so a recipient or donor can find
 //! their own entries. The commands themselves are in [`app`].
 //!
 //! What it does **not** do: it never links RocksDB, axum or the server; it

@@ -1,4 +1,4 @@
-//! DSSE envelopes: the signed form of every statement (DESIGN 4.2).
+//! DSSE envelopes: the signed form of every statement (SPEC 4.2.3).
 //!
 //! A statement is signed as a [DSSE] envelope, so that signers sign exact bytes
 //! and nobody needs JSON canonicalization. Each signature is an Ed25519
@@ -14,7 +14,7 @@
 //!
 //! What this module adds to DSSE, and why:
 //! - `keyid` is **required** and is the lowercase hex of the first 16 bytes of
-//!   SHA-256 of the signer's 32-byte Ed25519 public key (DESIGN 4.1). It only
+//!   SHA-256 of the signer's 32-byte Ed25519 public key (SPEC 4.1.2). It only
 //!   selects the key; the signature is what authenticates.
 //! - An envelope carries 1 to [`MAX_SIGNATURES`] signatures, with no keyid twice.
 //! - Verification requires **every** signature to come from a known key and to
@@ -63,7 +63,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::ed25519::{CheckedKey, Decoded};
 
-/// The DSSE payload type of a minhbach statement (DESIGN 4.2).
+/// The DSSE payload type of a minhbach statement (SPEC 4.2.3).
 pub const STATEMENT_PAYLOAD_TYPE: &str = "application/vnd.minhbach.statement.v1+json";
 
 /// The most signatures one envelope may carry.
@@ -134,7 +134,7 @@ pub enum EnvelopeError {
 }
 
 /// The identifier of an Ed25519 signing key: the first 16 bytes of SHA-256 of
-/// its 32-byte public key, written as 32 lowercase hexadecimal digits (DESIGN 4.1).
+/// its 32-byte public key, written as 32 lowercase hexadecimal digits (SPEC 4.1.2).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KeyId([u8; KEY_ID_LEN]);
 

@@ -1,5 +1,5 @@
 //! The leaf the log stores: an accepted envelope and the time it was logged
-//! (DESIGN 4.3).
+//! (SPEC 4.3).
 //!
 //! A leaf is compact JSON with exactly this shape and field order:
 //!

@@ -14,7 +14,7 @@ use crate::merkle::{self, Hash, MerkleError, Tree};
 use crate::store::{CommitBatch, LogStore, StoreError};
 
 /// The largest leaf the log accepts: entry bundles prefix each leaf with a
-/// big-endian `u16` length (C2SP tlog-tiles; DESIGN 4.3).
+/// big-endian `u16` length (C2SP tlog-tiles; SPEC 4.4.4).
 pub const MAX_LEAF_SIZE: usize = 65_535;
 
 /// Errors of the log layer.

@@ -1,5 +1,5 @@
 //! Receipts: the C2SP tlog-proof@v1 text format
-//! (<https://c2sp.org/tlog-proof>) and the receipt bundle of DESIGN 4.5.
+//! (<https://c2sp.org/tlog-proof>) and the receipt bundle of SPEC 4.5.
 //!
 //! A proof ("Format") is the line `c2sp.org/tlog-proof@v1`, an optional line
 //! `extra <base64>`, the line `index <n>`, zero or more base64 inclusion proof
@@ -50,7 +50,7 @@ pub const MAX_EXTRA_SIZE: usize = 64 * 1024;
 /// for the header, index, hashes and extra data.
 pub const MAX_PROOF_SIZE: usize = MAX_NOTE_SIZE + 128 * 1024;
 
-/// The largest leaf, in bytes (DESIGN 4.3).
+/// The largest leaf, in bytes (SPEC 4.3).
 pub const MAX_LEAF_SIZE: usize = 65_535;
 
 /// The largest receipt bundle JSON accepted, in bytes.
@@ -288,7 +288,7 @@ struct BundleJson {
 }
 
 /// A receipt: the leaf bytes and a tlog-proof@v1 proof of their inclusion
-/// (DESIGN 4.5).
+/// (SPEC 4.5.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReceiptBundle {
     /// The leaf exactly as logged.

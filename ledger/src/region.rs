@@ -1,4 +1,4 @@
-//! Vietnamese administrative units (DESIGN 6.10): the official codes of the
+//! Vietnamese administrative units (SPEC 4.2.2): the official codes of the
 //! National Statistics Office, as a data file embedded in the binary.
 //!
 //! Two editions exist and both are accepted:

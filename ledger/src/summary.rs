@@ -16,7 +16,7 @@ use crate::rules::{Fund, Reconciliation, State};
 use crate::statement::{Asset, BeneficiaryCategory, FeedbackCategory, Slug};
 
 /// The smallest coverage cell published by default: cells below it are
-/// suppressed (DESIGN 6.10; humanitarian practice keeps re-identification risk low).
+/// suppressed (SPEC 6.10; humanitarian practice keeps re-identification risk low).
 pub const DEFAULT_MIN_CELL: u64 = 3;
 
 /// Totals of one campaign.
@@ -198,7 +198,7 @@ pub fn feedback<H>(state: &State<H>, as_of: DateTime<Utc>) -> Vec<FeedbackSummar
         .collect()
 }
 
-/// Every bank balance that did not match the ledger (rule 6.6): never hidden.
+/// Every bank balance that did not match the ledger (SPEC 6.6): never hidden.
 #[must_use]
 pub fn mismatches<H>(state: &State<H>) -> &[Reconciliation] {
     state.mismatches()

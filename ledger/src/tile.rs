@@ -1,5 +1,5 @@
 //! The C2SP tlog-tiles layout: tile paths, hash tiles and entry bundles
-//! (DESIGN 4.4; <https://c2sp.org/tlog-tiles>, "Merkle Tree" and "Log entries").
+//! (SPEC 4.4.4; <https://c2sp.org/tlog-tiles>, "Merkle Tree" and "Log entries").
 //!
 //! A log serves its tree as static *tiles* of height 8: the level-`L` tile
 //! `N` holds the hashes of the nodes at tree level `8·L` with indices

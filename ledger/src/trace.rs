@@ -1,4 +1,4 @@
-//! Where did my gift go (DESIGN 6.8).
+//! Where did my gift go (SPEC 6.8).
 //!
 //! Per (campaign, asset), inflows queue in log order and outflows consume the
 //! queue first in, first out. The state ([`crate::rules`]) keeps the queues and

@@ -1,4 +1,4 @@
-//! The accept/reject table of the rules (DESIGN 6): for every rule at least one
+//! The accept/reject table of the rules (SPEC 6): for every rule at least one
 //! case accepted and one refused for exactly that reason, checked by its stable
 //! code. Every refused case also checks that the state did not change.
 

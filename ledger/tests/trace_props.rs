@@ -1,4 +1,4 @@
-//! Property tests of the rules and the gift trace (DESIGN 6.8): random histories
+//! Property tests of the rules and the gift trace (SPEC 6.8): random histories
 //! never break the invariants — balances ≥ 0 and equal to their queues and to
 //! in − out, the traces of all donations add up to the outflows, refused entries
 //! change nothing, and replay is deterministic.

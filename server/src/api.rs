@@ -1,4 +1,4 @@
-//! The JSON read API (DESIGN 7): the log's identity, decoded entries, and
+//! The JSON read API (SPEC 8.4): the log's identity, decoded entries, and
 //! inclusion and consistency proofs as base64 hash lists.
 //!
 //! Proofs come from stored node hashes (O(log n) reads, nothing rehashed) and

@@ -1,4 +1,4 @@
-//! The JSON read API over the books (DESIGN 7): lookups, campaigns with their
+//! The JSON read API over the books (SPEC 8.4): lookups, campaigns with their
 //! totals, gift traces, the key registry, receiving accounts, coverage and
 //! feedback. Everything is derived from the rules' state after the committed
 //! log: what the auditor recomputes from the leaves alone.
@@ -172,7 +172,7 @@ pub(crate) async fn campaign(
     Ok(Json(v))
 }
 
-/// `GET /api/v1/donations/{index}/trace` (DESIGN 6.8).
+/// `GET /api/v1/donations/{index}/trace` (SPEC 6.8).
 pub(crate) async fn trace(
     State(state): State<AppState>,
     ApiPath(index): ApiPath<u64>,

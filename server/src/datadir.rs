@@ -12,7 +12,7 @@
 //! file, fsync'd and renamed into place, so a crash never leaves half a key.
 //! Nothing here prints or logs a private key.
 //!
-//! Officials' keys use the unencrypted OpenSSH format (DESIGN 4.1), so that
+//! Officials' keys use the unencrypted OpenSSH format (SPEC 4.1.4), so that
 //! `ssh-keygen -y -f <id>.key` shows the public key. The server reads them only
 //! to sign its own demo history.
 

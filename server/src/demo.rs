@@ -543,7 +543,7 @@ const AMOUNTS: &[u64] = &[
     1_000_000, 2_000_000, 3_000_000, 5_000_000, 10_000_000, 20_000_000, 50_000_000,
 ];
 
-/// A household's commitment (DESIGN 6.9): a salted hash of an identifier the
+/// A household's commitment (SPEC 6.9): a salted hash of an identifier the
 /// demo makes up; nothing personal is ever logged.
 fn household(n: u32) -> Commitment {
     Commitment::compute(&[0x6d; 32], format!("demo-household-{n:05}").as_bytes())

@@ -1,5 +1,5 @@
 //! The API's errors: RFC 9457 problem details (`application/problem+json`)
-//! with a stable `code` (DESIGN 7).
+//! with a stable `code` (SPEC 7, 8.1).
 //!
 //! 4xx answers carry a short reason; 5xx answers carry a generic body, and the
 //! internal error is logged here and left in the response extensions for

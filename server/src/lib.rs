@@ -2,10 +2,10 @@
 //!
 //! The minhbach log server's HTTP side over the durable RocksDB store:
 //!
-//! - the C2SP read path (DESIGN 4.4): `GET /checkpoint`, `GET /tile/<L>/<N>[.p/<W>]`
+//! - the C2SP read path (SPEC 8.3): `GET /checkpoint`, `GET /tile/<L>/<N>[.p/<W>]`
 //!   and `GET /tile/entries/<N>[.p/<W>]`, byte for byte what any tlog-tiles
 //!   client expects ([`app`]);
-//! - the JSON API (DESIGN 7): `GET /api/v1/log`, `GET /api/v1/entries/{index}`,
+//! - the JSON API (SPEC 8.4): `GET /api/v1/log`, `GET /api/v1/entries/{index}`,
 //!   `GET /api/v1/proofs/inclusion` and `GET /api/v1/proofs/consistency`;
 //! - the data directory (the RocksDB log, the log key, demo officials' keys:
 //!   [`datadir`]) and the demo history that `minhbach-server demo` seeds
@@ -353,7 +353,7 @@ impl View {
     }
 }
 
-/// The server's routes (the public contract of DESIGN 7) with their
+/// The server's routes (the public contract of SPEC 8) with their
 /// middleware: tracing, a request timeout, a body limit and a concurrency
 /// limit.
 pub fn app(state: AppState) -> Router {

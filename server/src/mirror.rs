@@ -1,4 +1,4 @@
-//! Mirroring the read path to S3-compatible object storage (DESIGN 8): the
+//! Mirroring the read path to S3-compatible object storage (SPEC 8.8): the
 //! published checkpoint with its cosignatures, every full and partial tile,
 //! every entry bundle, and the log's metadata (`api/v1/log`), under the same
 //! paths the server answers, so that a bucket behind a CDN serves the C2SP

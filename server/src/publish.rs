@@ -1,5 +1,5 @@
 //! Publishing checkpoints: the committed checkpoint becomes the published one
-//! once enough witnesses cosigned it (DESIGN 2, 4.4, 4.5).
+//! once enough witnesses cosigned it (SPEC 2, 4.4, 4.6).
 //!
 //! ```text
 //!  sequencer: commit ──► committed checkpoint (log signature only)

@@ -1,4 +1,4 @@
-//! The sequencer (DESIGN 8): the one writer of the log.
+//! The sequencer (SPEC 3): the one writer of the log.
 //!
 //! ```text
 //!  checker threads (one per core)   sequencer thread (one)
@@ -27,7 +27,7 @@
 //!   its payload is byte-for-byte the logged one (`existing: true`), and
 //!   refused as `duplicate` with the existing index otherwise.
 //! * `logged_at` comes from the clock, never decreases, and has millisecond
-//!   precision (DESIGN 4.3).
+//!   precision (SPEC 4.3, 6.7).
 
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};

@@ -1,4 +1,4 @@
-//! The C2SP read path (DESIGN 4.4; <https://c2sp.org/tlog-tiles>):
+//! The C2SP read path (SPEC 4.4.4, 8.3; <https://c2sp.org/tlog-tiles>):
 //! `/checkpoint`, `/tile/<L>/<N>[.p/<W>]` and `/tile/entries/<N>[.p/<W>]`.
 //!
 //! A hash tile is the run of stored nodes at tree level `8·L`, indices

@@ -1,4 +1,4 @@
-//! The write API: `POST /api/v1/entries` (DESIGN 7) and receipts.
+//! The write API: `POST /api/v1/entries` (SPEC 8.2) and receipts.
 //!
 //! The body is one DSSE envelope (a JSON object) or a batch (a JSON array of
 //! at most [`MAX_BATCH`] envelopes). Statements are parsed and signatures
@@ -13,8 +13,8 @@
 //!   success object or `{"problem":{…}}`; items are judged independently;
 //! * `?wait=checkpoint`: the answer waits until a *published* checkpoint
 //!   covers the accepted entries (with witnesses, once enough cosigned it)
-//!   and each success also carries `receipt`, the receipt bundle (DESIGN
-//!   4.5) against that checkpoint. If none covers them within
+//!   and each success also carries `receipt`, the receipt bundle (SPEC
+//!   4.5.2) against that checkpoint. If none covers them within
 //!   [`WAIT_FOR_PUBLICATION`] (witnesses down), the answer is `202` with
 //!   the same results and no receipts: the entries are logged, and
 //!   `GET /api/v1/receipts/{index}` gives their receipts once published;

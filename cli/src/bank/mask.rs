@@ -1,5 +1,5 @@
 //! Masking personal data in bank memos, and showing donor names as the
-//! campaign's policy says (DESIGN 6.10, DOMAIN "Law and dignity").
+//! campaign's policy says (SPEC 6.10).
 //!
 //! Masked: every run of 9 or more digits (account, ID and phone numbers
 //! written together) and phone numbers written in small groups

@@ -13,7 +13,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 impl<H: HistoryMut> State<H> {
-    /// Applies one verified entry (DESIGN 6). On success the state moves past the
+    /// Applies one verified entry (SPEC 6). On success the state moves past the
     /// entry; on error nothing changes.
     ///
     /// # Errors
@@ -91,7 +91,7 @@ impl<H: HistoryMut> State<H> {
         }
     }
 
-    /// Rule 6.1: entry 0, signed by at least M of its own governance keys.
+    /// SPEC 6.1: entry 0, signed by at least M of its own governance keys.
     fn genesis(&mut self, e: &VerifiedEntry, g: &Genesis) -> Result<Effects, Rejection> {
         let ids: Vec<_> = g
             .governance

@@ -1,4 +1,4 @@
-//! Signer authorization (rules 6.1 and 6.4): role, scope and quorum at this
+//! Signer authorization (SPEC 6.1 and 6.4): role, scope and quorum at this
 //! point of the log.
 //!
 //! A statement may carry more signatures than it needs (a recipient's key on an

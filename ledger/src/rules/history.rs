@@ -6,8 +6,8 @@
 //! log, one record per entry at most, and live here instead, behind a trait,
 //! so that each verifier keeps them where it can afford to:
 //!
-//! * statement ids, for uniqueness (rule 6.2), as 16-byte digests;
-//! * donation references per channel, for idempotency (rule 6.2);
+//! * statement ids, for uniqueness (SPEC 6.2), as 16-byte digests;
+//! * donation references per channel, for idempotency (SPEC 6.2);
 //! * one record per donation, for reversals and traces;
 //! * one record per disbursement, for acknowledgments, reversals and traces.
 //!

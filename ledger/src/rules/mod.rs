@@ -1,4 +1,4 @@
-//! The rules (DESIGN 6): the state machine the server runs before appending and
+//! The rules (SPEC 6): the state machine the server runs before appending and
 //! the auditor runs on replay, so both refuse exactly the same entries.
 //!
 //! ```text
@@ -15,7 +15,7 @@
 //! * Every rejection has a stable code ([`Rejection::code`]) and a message.
 //! * No clock, no I/O: time comes from the entry's `logged_at`.
 //!
-//! The rules themselves are listed in `docs/RULES.md`; the gift trace that the
+//! The rules themselves are specified in `docs/SPEC.md`, section 6; the gift trace that the
 //! [`Effects`] feed is in [`crate::trace`].
 
 mod apply;
@@ -59,13 +59,13 @@ pub struct VerifiedEntry {
 pub struct Effects {
     /// The entry's index.
     pub index: u64,
-    /// How money moved between gifts and outflows (DESIGN 6.8), in order.
+    /// How money moved between gifts and outflows (SPEC 6.8), in order.
     pub flows: Vec<Flow>,
     /// For `account.balance`: the comparison with the ledger.
     pub reconciliation: Option<Reconciliation>,
 }
 
-/// A share of one donation moving (DESIGN 6.8).
+/// A share of one donation moving (SPEC 6.8).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Flow {
     /// The donation (entry index) the money came from.

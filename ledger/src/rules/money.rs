@@ -1,6 +1,6 @@
 //! Money statements: donations, transfers, disbursements, acknowledgments,
-//! reversals and bank balances (rules 6.3 to 6.6), with the first-in-first-out
-//! queues of the gift trace (DESIGN 6.8, see [`crate::trace`]).
+//! reversals and bank balances (SPEC 6.3 to 6.6, 6.11), with the first-in-first-out
+//! queues of the gift trace (SPEC 6.8, see [`crate::trace`]).
 //!
 //! Each handler first checks everything against the unchanged state, computing
 //! every new total with checked arithmetic, and only then mutates: so a

@@ -124,7 +124,7 @@ impl Campaign {
     }
 }
 
-/// A share of one donation still unspent in a campaign's queue (DESIGN 6.8).
+/// A share of one donation still unspent in a campaign's queue (SPEC 6.8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Slice {
     /// The donation's entry index.
@@ -207,7 +207,7 @@ pub struct Account {
     pub last: Option<Reconciliation>,
 }
 
-/// One daily comparison of the bank's balance with the ledger's (rule 6.6).
+/// One daily comparison of the bank's balance with the ledger's (SPEC 6.6).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reconciliation {
     /// The `account.balance` entry.

@@ -1,6 +1,6 @@
 //! `account.register`, `account.close` (governance quorum) and `account.balance`
 //! (an intake key): the official receiving accounts and their daily
-//! reconciliation against the bank (DESIGN 5, rule 6.6).
+//! reconciliation against the bank (SPEC 5.4, 6.6).
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -71,7 +71,7 @@ pub struct AccountClose {
 
 /// The bank's own end-of-day balance of a registered account. The ledger
 /// compares it with the balance it derives; a mismatch is accepted and recorded
-/// as it is, never hidden (rule 6.6).
+/// as it is, never hidden (SPEC 6.6).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountBalance {

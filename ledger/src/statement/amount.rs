@@ -1,4 +1,4 @@
-//! Amounts and assets (DESIGN 4.2).
+//! Amounts and assets (SPEC 4.2.2).
 //!
 //! Amounts are JSON integers in the asset's smallest unit (VND has none: 1 = 1 ₫),
 //! `1 ≤ amount ≤ 2^53 − 1`, so every amount survives a round trip through a

@@ -1,5 +1,5 @@
 //! `beneficiary.enroll` and `beneficiary.update`: the list of people needing
-//! support, as salted commitments (DESIGN 5 and 6.9). Signed by a `field` key
+//! support, as salted commitments (SPEC 5.6 and 6.9). Signed by a `field` key
 //! whose scope covers the region.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! `campaign.open`, `campaign.update`, `campaign.close`: funds (DESIGN 5).
+//! `campaign.open`, `campaign.update`, `campaign.close`: funds (SPEC 5.3).
 //! All need the governance quorum.
 
 use std::collections::BTreeMap;
@@ -112,7 +112,7 @@ pub struct Tier {
     pub approvals: u8,
 }
 
-/// Approval policy per asset: amount thresholds → approvers needed (rule 6.4).
+/// Approval policy per asset: amount thresholds → approvers needed (SPEC 6.4).
 /// JSON: `{"VND": [{"from": 0, "approvals": 1}, {"from": 100000000, "approvals": 2}]}`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -316,7 +316,7 @@ impl CampaignUpdate {
     }
 }
 
-/// Closes a fund: it takes nothing new (rule 6.3).
+/// Closes a fund: it takes nothing new (SPEC 6.3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignClose {

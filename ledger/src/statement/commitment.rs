@@ -1,4 +1,4 @@
-//! Salted commitments to people (DESIGN 6.9).
+//! Salted commitments to people (SPEC 6.9).
 //!
 //! `commitment = hex(SHA-256("minhbach/commitment/v1" ‖ 0x00 ‖ salt ‖ identifier))`
 //! with a random 32-byte salt held by the Front and printed on the person's
@@ -16,7 +16,7 @@ pub const COMMITMENT_LABEL: &[u8] = b"minhbach/commitment/v1";
 pub struct Commitment(pub [u8; 32]);
 
 impl Commitment {
-    /// Computes the commitment of `identifier` under `salt` (DESIGN 6.9).
+    /// Computes the commitment of `identifier` under `salt` (SPEC 6.9).
     #[must_use]
     pub fn compute(salt: &[u8; 32], identifier: &[u8]) -> Self {
         let mut h = Sha256::new();

@@ -1,5 +1,5 @@
 //! `disbursement` (approvers per policy) and `acknowledgment` (a `field` key):
-//! aid going out, and its receipt confirmed (DESIGN 5, rules 6.4 and 6.5).
+//! aid going out, and its receipt confirmed (SPEC 5.7, 6.4 and 6.5).
 
 use serde::{Deserialize, Serialize};
 

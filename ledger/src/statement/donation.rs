@@ -1,5 +1,5 @@
 //! `donation` (an intake key) and `transfer` (approvers of the source campaign):
-//! money in, and money moved between campaigns (DESIGN 5).
+//! money in, and money moved between campaigns (SPEC 5.5).
 
 use serde::{Deserialize, Serialize};
 
@@ -9,7 +9,7 @@ use super::{
 
 /// The longest run of digits allowed in a memo or donor name: anything longer
 /// looks like an account, phone or ID number and must be masked before signing
-/// (DESIGN 6.10). References belong in `external_ref`.
+/// (SPEC 6.10). References belong in `external_ref`.
 pub const MAX_DIGIT_RUN: usize = 8;
 
 /// How a donation arrived.

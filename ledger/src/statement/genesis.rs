@@ -1,4 +1,4 @@
-//! `genesis`: entry 0 of every log (DESIGN 5, rule 6.1).
+//! `genesis`: entry 0 of every log (SPEC 5.1, 6.1).
 
 use serde::{Deserialize, Serialize};
 
@@ -66,7 +66,7 @@ pub struct AssetInfo {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Defaults {
-    /// Largest allowed |time − logged_at|, in seconds (rule 6.7), at most one day.
+    /// Largest allowed |time − logged_at|, in seconds (SPEC 6.7), at most one day.
     #[serde(default = "default_skew")]
     pub max_skew_seconds: u32,
     /// Days within which feedback counts as resolved on time.

@@ -239,7 +239,7 @@ pub struct EntryRef {
     pub leaf_hash: Digest,
 }
 
-/// A signer's key id (DESIGN 4.1): the envelope's key id, re-exported so
+/// A signer's key id (SPEC 4.1.2): the envelope's key id, re-exported so
 /// statements and envelopes name keys the same way.
 pub use crate::envelope::KeyId;
 
@@ -271,7 +271,7 @@ impl PublicKey {
         base64::engine::general_purpose::STANDARD.encode(self.0)
     }
 
-    /// The key's id (DESIGN 4.1).
+    /// The key's id (SPEC 4.1.2).
     #[must_use]
     pub fn key_id(&self) -> KeyId {
         let h = Sha256::digest(self.0);

@@ -1,5 +1,5 @@
 //! `key.grant` and `key.revoke`: the signer registry, kept inside the log
-//! (DESIGN 2 and 5). Both need the governance quorum.
+//! (SPEC 2 and 5.2). Both need the governance quorum.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! Statements: the typed values signed into the log (DESIGN 4.2 and 5).
+//! Statements: the typed values signed into the log (SPEC 4.2 and 5).
 //!
 //! A statement is a JSON object with `type`, `id` and `time` and the fields of
 //! its type. [`Statement::from_json`] parses strictly: unknown fields, duplicate
@@ -65,7 +65,7 @@ pub use time::{Timestamp, TimestampError};
 use crate::region::RegionCode;
 
 /// The largest statement payload, in bytes: a leaf is at most 65,535 bytes
-/// (DESIGN 4.3) and wraps the base64 of the payload, so a payload is well below.
+/// (SPEC 4.3) and wraps the base64 of the payload, so a payload is well below.
 pub const MAX_STATEMENT_BYTES: usize = 32 * 1024;
 
 /// Implements `Serialize`/`Deserialize` through a string for a newtype with
@@ -90,7 +90,7 @@ macro_rules! string_serde {
 }
 pub(crate) use string_serde;
 
-/// Every statement type (DESIGN 5), tagged by `type`.
+/// Every statement type (SPEC 5), tagged by `type`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]

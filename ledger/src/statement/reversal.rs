@@ -1,6 +1,6 @@
 //! `reversal`: undoes a donation (a bounced transfer) or a disbursement nobody
-//! has acknowledged, signed by the quorum the target needed (DESIGN 5).
-//! How reversals move the gift trace is in [`crate::trace`] and `docs/RULES.md`.
+//! has acknowledged, signed by the quorum the target needed (SPEC 5.8, 6.11).
+//! How reversals move the gift trace is in [`crate::trace`] and SPEC 6.8.
 
 use serde::{Deserialize, Serialize};
 

@@ -72,7 +72,7 @@ impl Text {
     }
 
     /// The longest run of ASCII digits in the text. A run of 9 or more digits
-    /// looks like an account, phone or ID number (DESIGN 6.10).
+    /// looks like an account, phone or ID number (SPEC 6.10).
     #[must_use]
     pub fn longest_digit_run(&self) -> usize {
         let mut best = 0;

@@ -1,4 +1,4 @@
-//! Timestamps: RFC 3339 in UTC, written with a `Z` (DESIGN 4.2).
+//! Timestamps: RFC 3339 in UTC, written with a `Z` (SPEC 4.2.2).
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! The public explorer (DESIGN 7, `GET /`): server-rendered HTML pages over
+//! The public explorer (SPEC 8.5, `GET /`): server-rendered HTML pages over
 //! the same books and store reads as the JSON API, in Vietnamese by default
 //! with an English switch (`?lang=en`, remembered in a cookie).
 //!
@@ -21,7 +21,7 @@
 //! Ed25519 fallback written for this project).
 //!
 //! What this module does not do: compute anything the books do not already
-//! hold, show personal data (beneficiaries are commitments; DESIGN 6.9,
+//! hold, show personal data (beneficiaries are commitments; SPEC 6.9,
 //! 6.10), or set any cookie but the language.
 
 mod entry;
