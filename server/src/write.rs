@@ -180,6 +180,13 @@ fn sequencer_error(e: &SequencerError) -> ApiError {
     }
 }
 
+/// The route of the write API, for officials' tools: its body is not under
+/// the reads' body limit, but [`WRITE_BODY_LIMIT`].
+pub(crate) fn routes() -> axum::Router<AppState> {
+    use axum::routing::post;
+    axum::Router::new().route("/api/v1/entries", post(submit))
+}
+
 /// `POST /api/v1/entries`.
 pub(crate) async fn submit(
     State(state): State<AppState>,
