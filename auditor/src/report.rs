@@ -302,17 +302,32 @@ impl Report {
     /// [`AuditError::Io`].
     pub fn write(&self, dir: &Path) -> Result<(), AuditError> {
         std::fs::create_dir_all(dir).map_err(|e| AuditError::io(dir, e))?;
+        self.write_summary(dir)?;
+        self.write_campaigns(dir)?;
+        self.write_places(dir)?;
+        self.write_coverage(dir)?;
+        self.write_feedback(dir)?;
+        self.write_anomalies(dir)
+    }
+
+    /// Each campaign's assets, with their campaign.
+    fn assets(&self) -> impl Iterator<Item = (&summary::CampaignSummary, &summary::AssetSummary)> {
+        self.campaigns
+            .iter()
+            .flat_map(|c| c.assets.iter().map(move |a| (c, a)))
+    }
+
+    /// `report.txt` and `report.json`.
+    fn write_summary(&self, dir: &Path) -> Result<(), AuditError> {
         let txt = dir.join("report.txt");
         std::fs::write(&txt, self.text()).map_err(|e| AuditError::io(&txt, e))?;
         let json = dir.join("report.json");
         let body = serde_json::to_vec_pretty(self).map_err(|e| AuditError::io(&json, e.into()))?;
-        std::fs::write(&json, body).map_err(|e| AuditError::io(&json, e))?;
+        std::fs::write(&json, body).map_err(|e| AuditError::io(&json, e))
+    }
 
-        let assets = || {
-            self.campaigns
-                .iter()
-                .flat_map(|c| c.assets.iter().map(move |a| (c, a)))
-        };
+    /// `campaigns.csv`: one row per campaign and asset.
+    fn write_campaigns(&self, dir: &Path) -> Result<(), AuditError> {
         write_csv(
             dir,
             "campaigns.csv",
@@ -333,7 +348,7 @@ impl Report {
                 "donation_count",
                 "disbursement_count",
             ],
-            assets().map(|(c, a)| {
+            self.assets().map(|(c, a)| {
                 vec![
                     c.campaign.as_str().to_owned(),
                     c.title.clone(),
@@ -352,8 +367,11 @@ impl Report {
                     a.disbursement_count.to_string(),
                 ]
             }),
-        )?;
+        )
+    }
 
+    /// `provinces.csv` and `communes.csv`: what went out to each place, with its households.
+    fn write_places(&self, dir: &Path) -> Result<(), AuditError> {
         // Households per province: the sum of the published (unsuppressed) cells.
         let mut households: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
         for c in &self.coverage {
@@ -380,7 +398,7 @@ impl Report {
                 "households_enrolled",
                 "households_reached",
             ],
-            assets().flat_map(|(c, a)| {
+            self.assets().flat_map(|(c, a)| {
                 let households = &households;
                 a.by_province.iter().map(move |(p, out)| {
                     let (e, r) = households.get(p.as_str()).copied().unwrap_or_default();
@@ -406,7 +424,7 @@ impl Report {
                 "households_enrolled",
                 "households_reached",
             ],
-            assets().flat_map(|(c, a)| {
+            self.assets().flat_map(|(c, a)| {
                 let ch = &commune_households;
                 a.by_commune.iter().map(move |(k, out)| {
                     let (e, r) = ch.get(k.as_str()).copied().unwrap_or((Some(0), Some(0)));
@@ -420,7 +438,11 @@ impl Report {
                     ]
                 })
             }),
-        )?;
+        )
+    }
+
+    /// `coverage.csv`.
+    fn write_coverage(&self, dir: &Path) -> Result<(), AuditError> {
         write_csv(
             dir,
             "coverage.csv",
@@ -434,7 +456,11 @@ impl Report {
                     opt(c.reached),
                 ]
             }),
-        )?;
+        )
+    }
+
+    /// `feedback.csv`.
+    fn write_feedback(&self, dir: &Path) -> Result<(), AuditError> {
         write_csv(
             dir,
             "feedback.csv",
@@ -461,7 +487,11 @@ impl Report {
                         .unwrap_or_default(),
                 ]
             }),
-        )?;
+        )
+    }
+
+    /// `anomalies.csv`.
+    fn write_anomalies(&self, dir: &Path) -> Result<(), AuditError> {
         write_csv(
             dir,
             "anomalies.csv",

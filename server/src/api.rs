@@ -234,3 +234,37 @@ fn proof_error(e: MerkleError) -> ApiError {
 fn encode_hashes(hashes: &[Hash]) -> Vec<String> {
     hashes.iter().map(Hash::to_base64).collect()
 }
+
+/// The routes of the JSON API (DESIGN 7), for applications and the CLI:
+/// the log and its proofs, receipts, the books' lookups, and the OpenAPI
+/// document that describes them all.
+pub(crate) fn routes() -> axum::Router<AppState> {
+    use crate::{books_api, write};
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/api/v1/log", get(log_info))
+        .route("/api/v1/entries/{index}", get(entry))
+        .route("/api/v1/proofs/inclusion", get(inclusion))
+        .route("/api/v1/proofs/consistency", get(consistency))
+        .route("/api/v1/receipts/{index}", get(write::get_receipt))
+        .route("/api/v1/lookup", get(books_api::lookup))
+        .route("/api/v1/campaigns", get(books_api::campaigns))
+        .route("/api/v1/campaigns/{id}", get(books_api::campaign))
+        .route("/api/v1/donations/{index}/trace", get(books_api::trace))
+        .route("/api/v1/keys", get(books_api::keys))
+        .route("/api/v1/accounts", get(books_api::accounts))
+        .route("/api/v1/coverage", get(books_api::coverage))
+        .route("/api/v1/feedback", get(books_api::feedback))
+        .route("/api/v1/openapi.json", get(openapi))
+}
+
+/// `GET /api/v1/openapi.json`.
+async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "application/json"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        crate::OPENAPI,
+    )
+}

@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use minhbach_ledger::note::VerifierKey;
 use minhbach_ledger::store::rocks::RocksStore;
@@ -353,9 +353,12 @@ impl View {
     }
 }
 
-/// The server's routes (the public contract of SPEC 8) with their
-/// middleware: tracing, a request timeout, a body limit and a concurrency
-/// limit.
+/// The server's routes (the public contract of SPEC 8), grouped by
+/// audience in the modules that serve them: the write API
+/// ([`write`](mod@write)), the C2SP read path (`tiles`), the JSON API
+/// (`api`), the operators' `/metrics` and `/healthz`, and the explorer
+/// ([`web`]). With their middleware: tracing, a request timeout, a body
+/// limit and a concurrency limit.
 pub fn app(state: AppState) -> Router {
     let trace = TraceLayer::new_for_http()
         .make_span_with(|req: &Request| {
@@ -367,33 +370,19 @@ pub fn app(state: AppState) -> Router {
         })
         // Handlers log their own failures (see `error`).
         .on_failure(());
-    let writes = Router::new()
-        .route("/api/v1/entries", post(write::submit))
-        .with_state(state.clone());
-    Router::new()
-        .route("/checkpoint", get(tiles::checkpoint))
-        .route("/tile/{*path}", get(tiles::tile))
-        .route("/api/v1/log", get(api::log_info))
-        .route("/api/v1/entries/{index}", get(api::entry))
-        .route("/api/v1/proofs/inclusion", get(api::inclusion))
-        .route("/api/v1/proofs/consistency", get(api::consistency))
-        .route("/api/v1/receipts/{index}", get(write::get_receipt))
-        .route("/api/v1/lookup", get(books_api::lookup))
-        .route("/api/v1/campaigns", get(books_api::campaigns))
-        .route("/api/v1/campaigns/{id}", get(books_api::campaign))
-        .route("/api/v1/donations/{index}/trace", get(books_api::trace))
-        .route("/api/v1/keys", get(books_api::keys))
-        .route("/api/v1/accounts", get(books_api::accounts))
-        .route("/api/v1/coverage", get(books_api::coverage))
-        .route("/api/v1/feedback", get(books_api::feedback))
-        .route("/api/v1/openapi.json", get(openapi))
-        .route("/metrics", get(metrics_text))
-        .route("/healthz", get(healthz))
+    // The C2SP read path, the JSON API, the operators' routes and the
+    // explorer, under the body limit; the write API reads its own, larger
+    // body (`write::WRITE_BODY_LIMIT`).
+    let reads = Router::new()
+        .merge(tiles::routes())
+        .merge(api::routes())
+        .merge(operations())
         .merge(web::routes())
         .fallback(not_found)
-        .with_state(state)
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .merge(writes)
+        .with_state(state.clone())
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
+    reads
+        .merge(write::routes().with_state(state))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -451,14 +440,11 @@ async fn metrics_text(
 /// The OpenAPI 3.1 document of every route (`server/api/openapi.json`).
 pub const OPENAPI: &str = include_str!("../api/openapi.json");
 
-async fn openapi() -> impl axum::response::IntoResponse {
-    (
-        [
-            (axum::http::header::CONTENT_TYPE, "application/json"),
-            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        OPENAPI,
-    )
+/// The routes for operators: metrics and the health check.
+fn operations() -> Router<AppState> {
+    Router::new()
+        .route("/metrics", get(metrics_text))
+        .route("/healthz", get(healthz))
 }
 
 async fn healthz() -> &'static str {

@@ -285,128 +285,11 @@ impl Metrics {
     #[must_use]
     pub fn render(&self) -> String {
         let mut out = String::new();
-        scalar(
-            &mut out,
-            "minhbach_tree_size",
-            "gauge",
-            "Entries in the committed log.",
-            self.tree_size.load(Ordering::Relaxed),
-        );
-        scalar(
-            &mut out,
-            "minhbach_appended_entries_total",
-            "counter",
-            "Statements appended since start.",
-            self.appended.load(Ordering::Relaxed),
-        );
-        self.batch_entries.render(
-            &mut out,
-            "minhbach_batch_entries",
-            "Statements per durable commit.",
-        );
-        self.commit_seconds.render(
-            &mut out,
-            "minhbach_commit_seconds",
-            "Time of one durable commit (write batch + fsync).",
-        );
-        self.submit_seconds.render(
-            &mut out,
-            "minhbach_submit_seconds",
-            "Time from receiving a submission to answering it.",
-        );
-        self.signature_batch_envelopes.render(
-            &mut out,
-            "minhbach_signature_batch_envelopes",
-            "Signatures verified in one Ed25519 batch by a checker thread.",
-        );
-        self.signature_batch_requests.render(
-            &mut out,
-            "minhbach_signature_batch_requests",
-            "Requests whose signatures one checker batch verified together.",
-        );
-        scalar(
-            &mut out,
-            "minhbach_signature_overloaded_total",
-            "counter",
-            "Requests refused (503) because the signature checkers' queue was full.",
-            self.signature_overloaded.load(Ordering::Relaxed),
-        );
-        self.books_freeze_seconds.render(
-            &mut out,
-            "minhbach_books_freeze_seconds",
-            "Time the sequencer held the books to begin a flush (freeze the unwritten records, copy the live state).",
-        );
-        self.books_flush_seconds.render(
-            &mut out,
-            "minhbach_books_flush_seconds",
-            "Time to encode and durably write one flush of the books (on its own thread).",
-        );
-        scalar(
-            &mut out,
-            "minhbach_books_flush_errors_total",
-            "counter",
-            "Flushes of the books that failed (their records stay in memory and go with the next).",
-            self.books_flush_errors.load(Ordering::Relaxed),
-        );
-        let _ = writeln!(out, "# HELP minhbach_rejected_total Statements refused, by rule code.\n# TYPE minhbach_rejected_total counter");
-        for (code, n) in self
-            .rejected
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .iter()
-        {
-            let _ = writeln!(out, "minhbach_rejected_total{{code=\"{code}\"}} {n}");
-        }
-        let _ = writeln!(out, "# HELP minhbach_witness_requests_total Cosigning requests to witnesses, by result.\n# TYPE minhbach_witness_requests_total counter");
-        for ((witness, result), n) in self
-            .witness
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .iter()
-        {
-            let witness = label(witness);
-            let _ = writeln!(
-                out,
-                "minhbach_witness_requests_total{{witness=\"{witness}\",result=\"{result}\"}} {n}"
-            );
-        }
-        let witnesses = self
-            .witnesses
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let _ = writeln!(out, "# HELP minhbach_witness_request_seconds Time of one cosigning request to a witness, answered or not.\n# TYPE minhbach_witness_request_seconds histogram");
-        for (witness, series) in witnesses.iter() {
-            let witness = label(witness);
-            series.seconds.render_series(
-                &mut out,
-                "minhbach_witness_request_seconds",
-                &format!("witness=\"{witness}\","),
-            );
-        }
-        let _ = writeln!(out, "# HELP minhbach_witness_cosigned_size Size of the latest checkpoint each witness cosigned.\n# TYPE minhbach_witness_cosigned_size gauge");
-        for (witness, series) in witnesses.iter() {
-            let _ = writeln!(
-                out,
-                "minhbach_witness_cosigned_size{{witness=\"{}\"}} {}",
-                label(witness),
-                series.cosigned_size
-            );
-        }
-        drop(witnesses);
-        scalar(
-            &mut out,
-            "minhbach_published_size",
-            "gauge",
-            "Entries covered by the published checkpoint.",
-            self.published_size.load(Ordering::Relaxed),
-        );
-        scalar(
-            &mut out,
-            "minhbach_witness_quorum",
-            "gauge",
-            "Witness cosignatures required to publish a checkpoint.",
-            self.witness_quorum.load(Ordering::Relaxed),
-        );
+        self.render_commits(&mut out);
+        self.render_signatures(&mut out);
+        self.render_books(&mut out);
+        self.render_rejections(&mut out);
+        self.render_witnesses(&mut out);
         for (name, help, kind, value) in [
             (
                 "minhbach_mirror_size",
@@ -447,6 +330,148 @@ impl Metrics {
             "Time of one mirror round (objects, then the checkpoint).",
         );
         out
+    }
+
+    /// The log and its commits.
+    fn render_commits(&self, out: &mut String) {
+        scalar(
+            out,
+            "minhbach_tree_size",
+            "gauge",
+            "Entries in the committed log.",
+            self.tree_size.load(Ordering::Relaxed),
+        );
+        scalar(
+            out,
+            "minhbach_appended_entries_total",
+            "counter",
+            "Statements appended since start.",
+            self.appended.load(Ordering::Relaxed),
+        );
+        self.batch_entries.render(
+            out,
+            "minhbach_batch_entries",
+            "Statements per durable commit.",
+        );
+        self.commit_seconds.render(
+            out,
+            "minhbach_commit_seconds",
+            "Time of one durable commit (write batch + fsync).",
+        );
+        self.submit_seconds.render(
+            out,
+            "minhbach_submit_seconds",
+            "Time from receiving a submission to answering it.",
+        );
+    }
+
+    /// The signature checkers.
+    fn render_signatures(&self, out: &mut String) {
+        self.signature_batch_envelopes.render(
+            out,
+            "minhbach_signature_batch_envelopes",
+            "Signatures verified in one Ed25519 batch by a checker thread.",
+        );
+        self.signature_batch_requests.render(
+            out,
+            "minhbach_signature_batch_requests",
+            "Requests whose signatures one checker batch verified together.",
+        );
+        scalar(
+            out,
+            "minhbach_signature_overloaded_total",
+            "counter",
+            "Requests refused (503) because the signature checkers' queue was full.",
+            self.signature_overloaded.load(Ordering::Relaxed),
+        );
+    }
+
+    /// The books' flushes.
+    fn render_books(&self, out: &mut String) {
+        self.books_freeze_seconds.render(
+            out,
+            "minhbach_books_freeze_seconds",
+            "Time the sequencer held the books to begin a flush (freeze the unwritten records, copy the live state).",
+        );
+        self.books_flush_seconds.render(
+            out,
+            "minhbach_books_flush_seconds",
+            "Time to encode and durably write one flush of the books (on its own thread).",
+        );
+        scalar(
+            out,
+            "minhbach_books_flush_errors_total",
+            "counter",
+            "Flushes of the books that failed (their records stay in memory and go with the next).",
+            self.books_flush_errors.load(Ordering::Relaxed),
+        );
+    }
+
+    /// The rules' refusals.
+    fn render_rejections(&self, out: &mut String) {
+        let _ = writeln!(out, "# HELP minhbach_rejected_total Statements refused, by rule code.\n# TYPE minhbach_rejected_total counter");
+        for (code, n) in self
+            .rejected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
+            let _ = writeln!(out, "minhbach_rejected_total{{code=\"{code}\"}} {n}");
+        }
+    }
+
+    /// The witnesses and the published checkpoint.
+    fn render_witnesses(&self, out: &mut String) {
+        let _ = writeln!(out, "# HELP minhbach_witness_requests_total Cosigning requests to witnesses, by result.\n# TYPE minhbach_witness_requests_total counter");
+        for ((witness, result), n) in self
+            .witness
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
+            let witness = label(witness);
+            let _ = writeln!(
+                out,
+                "minhbach_witness_requests_total{{witness=\"{witness}\",result=\"{result}\"}} {n}"
+            );
+        }
+        let witnesses = self
+            .witnesses
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = writeln!(out, "# HELP minhbach_witness_request_seconds Time of one cosigning request to a witness, answered or not.\n# TYPE minhbach_witness_request_seconds histogram");
+        for (witness, series) in witnesses.iter() {
+            let witness = label(witness);
+            series.seconds.render_series(
+                out,
+                "minhbach_witness_request_seconds",
+                &format!("witness=\"{witness}\","),
+            );
+        }
+        let _ = writeln!(out, "# HELP minhbach_witness_cosigned_size Size of the latest checkpoint each witness cosigned.\n# TYPE minhbach_witness_cosigned_size gauge");
+        for (witness, series) in witnesses.iter() {
+            let _ = writeln!(
+                out,
+                "minhbach_witness_cosigned_size{{witness=\"{}\"}} {}",
+                label(witness),
+                series.cosigned_size
+            );
+        }
+        drop(witnesses);
+        scalar(
+            out,
+            "minhbach_published_size",
+            "gauge",
+            "Entries covered by the published checkpoint.",
+            self.published_size.load(Ordering::Relaxed),
+        );
+        scalar(
+            out,
+            "minhbach_witness_quorum",
+            "gauge",
+            "Witness cosignatures required to publish a checkpoint.",
+            self.witness_quorum.load(Ordering::Relaxed),
+        );
     }
 }
 

@@ -39,6 +39,15 @@ pub(crate) const PARTIAL: &str = "public, max-age=5";
 /// The checkpoint (and the log's metadata) change with every commit.
 pub(crate) const CHECKPOINT_CACHE: &str = "no-cache";
 
+/// The routes of the C2SP read path, for tlog-tiles clients, witnesses and
+/// monitors.
+pub(crate) fn routes() -> axum::Router<AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/checkpoint", get(checkpoint))
+        .route("/tile/{*path}", get(tile))
+}
+
 /// `GET /checkpoint`: the published checkpoint, with its cosignatures.
 pub(crate) async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
     let latest = state.read_now(View::require_latest)?;

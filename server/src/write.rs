@@ -180,22 +180,55 @@ fn sequencer_error(e: &SequencerError) -> ApiError {
     }
 }
 
-/// `POST /api/v1/entries`.
+/// The route of the write API, for officials' tools: its body is not under
+/// the reads' body limit, but [`WRITE_BODY_LIMIT`].
+pub(crate) fn routes() -> axum::Router<AppState> {
+    use axum::routing::post;
+    axum::Router::new().route("/api/v1/entries", post(submit))
+}
+
+/// `POST /api/v1/entries`: read the body, check the signatures, then
+/// either judge the statements against the current state (`?dry_run=true`)
+/// or have the sequencer log them, and answer.
 pub(crate) async fn submit(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<WriteQuery>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let wait = match query.wait.as_deref() {
-        None => false,
-        Some("checkpoint") => true,
-        Some(other) => {
-            return Err(ApiError::Malformed(format!(
-                "wait={other}: the only value is `checkpoint`"
-            )))
-        }
+    let wait = wait_for_checkpoint(query.wait.as_deref())?;
+    let body = read_body(&state, request).await?;
+    let (single, envelopes, early) = body.split();
+    let checked = state.checker.check(envelopes).await.map_err(check_error)?;
+
+    let (results, published) = if query.dry_run {
+        (judge(&state, checked).await?, true)
+    } else {
+        commit(&state, checked, wait).await?
     };
+    state.metrics.record_submit(started.elapsed());
+    // Logged, but no published checkpoint covers it yet (`202`).
+    let status = if published {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    answer(status, single, results, early)
+}
+
+/// `?wait=`: whether to wait for a published checkpoint.
+fn wait_for_checkpoint(wait: Option<&str>) -> Result<bool, ApiError> {
+    match wait {
+        None => Ok(false),
+        Some("checkpoint") => Ok(true),
+        Some(other) => Err(ApiError::Malformed(format!(
+            "wait={other}: the only value is `checkpoint`"
+        ))),
+    }
+}
+
+/// The request's body, parsed, within the client's rate limit.
+async fn read_body(state: &AppState, request: Request) -> Result<Body, ApiError> {
     let client = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -217,96 +250,137 @@ pub(crate) async fn submit(
             )));
         }
     }
-    let (single, envelopes, early): (bool, Vec<Envelope>, Vec<Option<ApiError>>) = match body {
-        Body::One(e) => (true, vec![e], vec![None]),
-        Body::Many(items) => {
-            let mut envelopes = Vec::with_capacity(items.len());
-            let mut early = Vec::with_capacity(items.len());
-            for item in items {
-                match item {
-                    Ok(e) => {
-                        envelopes.push(e);
-                        early.push(None);
+    Ok(body)
+}
+
+impl Body {
+    /// Whether it was one envelope, the envelopes that parsed, and per item
+    /// of the request its early answer (`None`: in `envelopes`, in order).
+    fn split(self) -> (bool, Vec<Envelope>, Vec<Option<ApiError>>) {
+        match self {
+            Body::One(e) => (true, vec![e], vec![None]),
+            Body::Many(items) => {
+                let mut envelopes = Vec::with_capacity(items.len());
+                let mut early = Vec::with_capacity(items.len());
+                for item in items {
+                    match item {
+                        Ok(e) => {
+                            envelopes.push(e);
+                            early.push(None);
+                        }
+                        Err(e) => early.push(Some(e)),
                     }
-                    Err(e) => early.push(Some(e)),
                 }
+                (false, envelopes, early)
             }
-            (false, envelopes, early)
         }
-    };
-    let checked = state.checker.check(envelopes).await.map_err(|e| match e {
+    }
+}
+
+/// The answer when the signature checkers cannot take the request.
+fn check_error(e: CheckError) -> ApiError {
+    match e {
         CheckError::Overloaded => ApiError::Overloaded("the log is busy; retry in a moment".into()),
         _ => ApiError::Overloaded("the log is not accepting writes".into()),
-    })?;
+    }
+}
 
-    // Logged, but no published checkpoint covers it yet (`202`).
-    let mut unpublished = false;
-    let results: Vec<Result<serde_json::Value, ApiError>> = if query.dry_run {
-        let books = state.books.clone();
-        let outcomes = tokio::task::spawn_blocking(move || dry_run(&books, checked))
-            .await
-            .map_err(ApiError::internal)?;
-        outcomes
-            .into_iter()
-            .map(|o| o.map(|d| serde_json::to_value(d).unwrap_or_default()))
-            .collect()
-    } else {
-        let sequencer = state
-            .sequencer
-            .as_ref()
-            .ok_or_else(|| ApiError::Overloaded("this server is read-only".into()))?;
-        let outcomes = sequencer
-            .submit(checked)
-            .await
-            .map_err(|e| sequencer_error(&e))?;
-        let mut results = Vec::with_capacity(outcomes.len());
-        let mut receipts = Vec::new();
-        if wait {
-            let indexes: Vec<u64> = outcomes
-                .iter()
-                .filter_map(|o| o.as_ref().ok().map(|a| a.index))
-                .collect();
-            let needed = indexes.iter().max().map(|i| i + 1);
-            let covered = match needed {
-                Some(size) => state.published.wait_for(size, WAIT_FOR_PUBLICATION).await,
-                // Nothing accepted: nothing to wait for.
-                None => true,
-            };
-            if covered {
-                receipts = state
-                    .read(move |view| {
-                        indexes
-                            .into_iter()
-                            .map(|i| receipt(view, i))
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                    .await?;
-            } else {
-                unpublished = true;
+/// `?dry_run=true`: each statement judged against the current state, off
+/// the async workers; nothing is logged.
+async fn judge(
+    state: &AppState,
+    checked: Vec<Result<Checked, Rejection>>,
+) -> Result<Vec<Result<serde_json::Value, ApiError>>, ApiError> {
+    let books = state.books.clone();
+    let outcomes = tokio::task::spawn_blocking(move || dry_run(&books, checked))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.map(|d| serde_json::to_value(d).unwrap_or_default()))
+        .collect())
+}
+
+/// The statements handed to the sequencer; once their batch is committed,
+/// one result per statement, with its receipt if `wait`. Also whether a
+/// published checkpoint covers them (`false` only if `wait` timed out).
+async fn commit(
+    state: &AppState,
+    checked: Vec<Result<Checked, Rejection>>,
+    wait: bool,
+) -> Result<(Vec<Result<serde_json::Value, ApiError>>, bool), ApiError> {
+    let sequencer = state
+        .sequencer
+        .as_ref()
+        .ok_or_else(|| ApiError::Overloaded("this server is read-only".into()))?;
+    let outcomes = sequencer
+        .submit(checked)
+        .await
+        .map_err(|e| sequencer_error(&e))?;
+    let mut results = Vec::with_capacity(outcomes.len());
+    let mut receipts = Vec::new();
+    let mut covered = true;
+    if wait {
+        match receipts_once_published(state, &outcomes).await? {
+            Some(r) => receipts = r,
+            None => covered = false,
+        }
+    }
+    let mut receipts = receipts.into_iter();
+    for outcome in outcomes {
+        results.push(match outcome {
+            Ok(accepted) => {
+                let receipt = if wait { receipts.next() } else { None };
+                Ok(serde_json::to_value(Success { accepted, receipt }).unwrap_or_default())
             }
-        }
-        let mut receipts = receipts.into_iter();
-        for outcome in outcomes {
-            results.push(match outcome {
-                Ok(accepted) => {
-                    let receipt = if wait { receipts.next() } else { None };
-                    Ok(serde_json::to_value(Success { accepted, receipt }).unwrap_or_default())
-                }
-                Err(rejection) => {
-                    state.metrics.record_rejection(rejection.code());
-                    Err(ApiError::Rejected(rejection))
-                }
-            });
-        }
-        results
-    };
-    state.metrics.record_submit(started.elapsed());
-    let status = if unpublished {
-        StatusCode::ACCEPTED
-    } else {
-        StatusCode::OK
-    };
+            Err(rejection) => {
+                state.metrics.record_rejection(rejection.code());
+                Err(ApiError::Rejected(rejection))
+            }
+        });
+    }
+    Ok((results, covered))
+}
 
+/// `?wait=checkpoint`: the receipts of the accepted entries, once a
+/// published checkpoint covers them; `None` if none does within
+/// [`WAIT_FOR_PUBLICATION`].
+async fn receipts_once_published(
+    state: &AppState,
+    outcomes: &[crate::sequencer::Outcome],
+) -> Result<Option<Vec<serde_json::Value>>, ApiError> {
+    let indexes: Vec<u64> = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().ok().map(|a| a.index))
+        .collect();
+    let needed = indexes.iter().max().map(|i| i + 1);
+    let covered = match needed {
+        Some(size) => state.published.wait_for(size, WAIT_FOR_PUBLICATION).await,
+        // Nothing accepted: nothing to wait for.
+        None => true,
+    };
+    if !covered {
+        return Ok(None);
+    }
+    state
+        .read(move |view| {
+            indexes
+                .into_iter()
+                .map(|i| receipt(view, i))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map(Some)
+}
+
+/// The answer: for one envelope its result; for a batch one item per
+/// envelope of the request, in order, each a success or a problem.
+fn answer(
+    status: StatusCode,
+    single: bool,
+    results: Vec<Result<serde_json::Value, ApiError>>,
+    early: Vec<Option<ApiError>>,
+) -> Result<Response, ApiError> {
     if single {
         let result = results
             .into_iter()

@@ -17,10 +17,30 @@ fn doc() -> Value {
     serde_json::from_str(OPENAPI).expect("the OpenAPI document is JSON")
 }
 
-/// The routes `app()` registers, read from its source: `(method, path)` with
+/// The server's sources, but the explorer's (`src/web/`: HTML pages for
+/// people, outside the API the document describes).
+fn sources(dir: &std::path::Path, out: &mut String) {
+    for entry in std::fs::read_dir(dir).expect("the server's sources") {
+        let path = entry.expect("a source").path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n != "web") {
+                sources(&path, out);
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push_str(&std::fs::read_to_string(&path).expect("a readable source"));
+        }
+    }
+}
+
+/// The routes `app()` registers, read from the sources of the modules that
+/// declare them (every route outside the explorer): `(method, path)` with
 /// axum's `{*rest}` written as OpenAPI's `{rest}`.
 fn routed() -> BTreeSet<(String, String)> {
-    let source = include_str!("../src/lib.rs");
+    let mut source = String::new();
+    sources(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut source,
+    );
     let mut out = BTreeSet::new();
     for part in source.split(".route(\"").skip(1) {
         let (path, rest) = part.split_once('"').expect("a quoted path");

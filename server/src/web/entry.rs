@@ -159,7 +159,6 @@ fn search_help(lang: Lang) -> Page {
 /// Writes the entry at `index`: statement, signers, hashes, and for a
 /// donation its trace and receipt; then the verification block. Returns the
 /// statement's type.
-#[allow(clippy::too_many_lines)] // one page, top to bottom
 fn entry_body(
     h: &mut Html,
     state: &AppState,
@@ -190,6 +189,29 @@ fn entry_body(
             lang.kind(kind)
         ))
         .raw("</h1>");
+    leaf_hash_check(h, ctx, &hash, lang);
+    let books = state.books().read();
+    let s = &books.state;
+
+    summary_section(h, index, &leaf, &statement, &hash, lang);
+    verify_section(h, index, &bytes, &hash, lang);
+    statement_section(h, s, &fields, &payload_text, lang);
+    signers_section(h, s, &leaf, lang);
+
+    // A donation: where it went, and its receipt.
+    if kind == StatementKind::Donation {
+        trace_section(h, &books, index, lang);
+        drop(books);
+        receipt_section(h, state, ctx, index, &hash.to_hex())?;
+    } else {
+        drop(books);
+    }
+
+    Ok(kind)
+}
+
+/// Whether the leaf hash in the link (`?leaf=`, from a scanned QR code) is this entry's.
+fn leaf_hash_check(h: &mut Html, ctx: &Ctx, hash: &merkle::Hash, lang: Lang) {
     if let Some(claimed) = ctx.param("leaf") {
         if claimed.eq_ignore_ascii_case(&hash.to_hex()) {
             h.raw("<p class=\"ok\">✓ ").text(lang.pick(
@@ -204,10 +226,17 @@ fn entry_body(
         }
         h.raw("</p>");
     }
-    let books = state.books().read();
-    let s = &books.state;
+}
 
-    // Summary.
+/// The summary: index, time, statement id, leaf hash and amount.
+fn summary_section(
+    h: &mut Html,
+    index: u64,
+    leaf: &Leaf,
+    statement: &Statement,
+    hash: &merkle::Hash,
+    lang: Lang,
+) {
     h.raw("<dl class=\"facts\"><dt>")
         .text(lang.pick("Số thứ tự trong sổ", "Index in the log"))
         .raw("</dt><dd>")
@@ -230,7 +259,7 @@ fn entry_body(
         .raw("</dt><dd><code class=\"wrap\" data-leaf-hash>")
         .text(&hash.to_hex())
         .raw("</code></dd>");
-    if let Some(a) = statement_amount(&statement) {
+    if let Some(a) = statement_amount(statement) {
         h.raw("<dt>")
             .text(lang.pick("Số lượng", "Amount"))
             .raw("</dt><dd class=\"big\">")
@@ -238,11 +267,13 @@ fn entry_body(
             .raw("</dd>");
     }
     h.raw("</dl>");
+}
 
-    // Verification.
+/// The block the script fills in once it has verified the entry.
+fn verify_section(h: &mut Html, index: u64, bytes: &[u8], hash: &merkle::Hash, lang: Lang) {
     h.raw("<section class=\"verify\" id=\"verify\" data-verify=\"inclusion\"")
         .attr("data-index", &index.to_string())
-        .attr("data-leaf", &BASE64.encode(&bytes))
+        .attr("data-leaf", &BASE64.encode(bytes))
         .attr("data-leaf-hash", &hash.to_hex())
         .raw(" aria-labelledby=\"verify-h\"><h2 id=\"verify-h\">")
         .text(lang.pick(
@@ -260,12 +291,20 @@ fn entry_body(
             "Your browser recomputes the leaf hash from the bytes on this page, checks the checkpoint's Ed25519 signature with the log's public key (see the Keys page), then recomputes the Merkle root from the inclusion proof (RFC 9162).",
         ))
         .raw("</p></section>");
+}
 
-    // The statement, field by field.
+/// The signed statement, field by field, then verbatim.
+fn statement_section(
+    h: &mut Html,
+    s: &crate::sequencer::BooksState,
+    fields: &Value,
+    payload_text: &str,
+    lang: Lang,
+) {
     h.raw("<h2>")
         .text(lang.pick("Nội dung đã ký", "The signed statement"))
         .raw("</h2><dl class=\"fields\">");
-    if let Value::Object(map) = &fields {
+    if let Value::Object(map) = fields {
         let asset = map.get("asset").and_then(Value::as_str).unwrap_or("");
         for (k, v) in map {
             if matches!(k.as_str(), "type" | "id") {
@@ -279,10 +318,12 @@ fn entry_body(
     h.raw("</dl><details><summary>")
         .text(lang.pick("Các byte đã ký, nguyên văn", "The signed bytes, verbatim"))
         .raw("</summary><pre class=\"wrap\" id=\"payload\">")
-        .text(&payload_text)
+        .text(payload_text)
         .raw("</pre></details>");
+}
 
-    // Signers.
+/// The signers, as the key registry names them.
+fn signers_section(h: &mut Html, s: &crate::sequencer::BooksState, leaf: &Leaf, lang: Lang) {
     h.raw("<h2>")
         .text(lang.pick("Người ký", "Signers"))
         .raw("</h2><div class=\"scroll\"><table class=\"signers\"")
@@ -332,17 +373,6 @@ fn entry_body(
             .raw("</td></tr>");
     }
     h.raw("</tbody></table></div>");
-
-    // A donation: where it went, and its receipt.
-    if kind == StatementKind::Donation {
-        trace_section(h, &books, index, lang);
-        drop(books);
-        receipt_section(h, state, ctx, index, &hash.to_hex())?;
-    } else {
-        drop(books);
-    }
-
-    Ok(kind)
 }
 
 /// A statement field's value, readable: amounts formatted, regions named,

@@ -430,9 +430,24 @@ pub(crate) fn wants_html(req: &Request) -> bool {
             .is_some_and(|a| a.contains("text/html"))
 }
 
+/// The page in the site's frame (head, header with the menu and the search,
+/// footer), with the explorer's response headers.
 fn respond(ctx: &Ctx, status: &LogStatus, page: Page) -> Response {
     let lang = ctx.lang;
     let mut h = Html::new();
+    page_head(&mut h, lang, status, &page.title);
+    page_header(&mut h, ctx);
+    h.raw("<main id=\"main\" tabindex=\"-1\">")
+        .raw(&page.main)
+        .raw("</main>");
+    page_footer(&mut h, lang, status);
+    let mut response = (page.status, h.finish()).into_response();
+    set_headers(&mut response, ctx, status);
+    response
+}
+
+/// The document's head: language, read URL, title, stylesheet and script.
+fn page_head(h: &mut Html, lang: Lang, status: &LogStatus, title: &str) {
     h.raw("<!doctype html>\n<html")
         .attr("lang", lang.code())
         .raw("><head><meta charset=\"utf-8\">")
@@ -443,13 +458,18 @@ fn respond(ctx: &Ctx, status: &LogStatus, page: Page) -> Response {
             .raw(">");
     }
     h.raw("<title>")
-        .text(&page.title)
+        .text(title)
         .raw(" · Minh bạch</title>")
         .raw("<link rel=\"stylesheet\"")
         .attr("href", &format!("/assets/{}", css_name()))
         .raw("><script defer")
         .attr("src", &format!("/assets/{}", js_name()))
         .raw("></script></head><body>");
+}
+
+/// The header: the skip link, the menu, the language switch and the search.
+fn page_header(h: &mut Html, ctx: &Ctx) {
+    let lang = ctx.lang;
     h.raw("<a class=\"skip\" href=\"#main\">")
         .text(lang.pick("Bỏ qua, đến nội dung chính", "Skip to the content"))
         .raw("</a><header><nav")
@@ -487,9 +507,10 @@ fn respond(ctx: &Ctx, status: &LogStatus, page: Page) -> Response {
         .raw("><button type=\"submit\">")
         .text(lang.pick("Tìm", "Search"))
         .raw("</button></div></form></header>");
-    h.raw("<main id=\"main\" tabindex=\"-1\">")
-        .raw(&page.main)
-        .raw("</main>");
+}
+
+/// The footer: the log, its checkpoint, and how to check it all.
+fn page_footer(h: &mut Html, lang: Lang, status: &LogStatus) {
     h.raw("<footer><p>")
         .text(lang.pick("Sổ cái", "Log"))
         .raw(" <code>")
@@ -511,7 +532,12 @@ fn respond(ctx: &Ctx, status: &LogStatus, page: Page) -> Response {
             "Every figure on this site can be checked independently with minhbach-audit, using only the log's public key.",
         ))
         .raw("</p></footer></body></html>\n");
-    let mut response = (page.status, h.finish()).into_response();
+}
+
+/// The explorer's response headers: type, content security policy,
+/// caching, and the language cookie when asked to remember it.
+fn set_headers(response: &mut Response, ctx: &Ctx, status: &LogStatus) {
+    let lang = ctx.lang;
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -546,9 +572,7 @@ fn respond(ctx: &Ctx, status: &LogStatus, page: Page) -> Response {
             headers.insert(header::SET_COOKIE, v);
         }
     }
-    response
 }
-
 /// Escapes `s` (re-exported for the page modules' format strings).
 fn esc(s: &str) -> String {
     escape(s)

@@ -729,70 +729,91 @@ fn accounts_page(state: &AppState, ctx: &Ctx) -> Result<Page, WebError> {
             )
             .raw("</h2><ul class=\"accounts\">");
         for (id, a) in list {
-            h.raw("<li class=\"card account\"")
-                .attr("id", &format!("account-{}", id.as_str()))
-                .raw("><h3>")
-                .text(a.institution.as_str())
-                .raw("</h3><dl><dt>")
-                .text(lang.pick("Số tài khoản", "Account number"))
-                .raw("</dt><dd class=\"acct\">")
-                .text(&a.number)
-                .raw("</dd><dt>")
-                .text(lang.pick("Chủ tài khoản", "Holder"))
-                .raw("</dt><dd>")
-                .text(a.holder.as_str())
-                .raw("</dd><dt>")
-                .text(lang.pick("Số dư theo sổ cái", "Balance by the ledger"))
-                .raw("</dt><dd>")
-                .text(&amount(a.derived, a.asset.as_str()))
-                .raw("</dd><dt>")
-                .text(lang.pick("Đối chiếu ngân hàng gần nhất", "Last bank reconciliation"))
-                .raw("</dt><dd>");
-            match &a.last {
-                None => {
-                    h.text(lang.pick("chưa có", "none yet"));
-                }
-                Some(r) => {
-                    h.text(&r.date.format("%d/%m/%Y").to_string()).raw(": ");
-                    if r.matches() {
-                        h.text(lang.pick("✓ khớp với ngân hàng", "✓ matches the bank"));
-                    } else {
-                        h.raw("<strong class=\"flag\">").text(&format!(
-                            "⚠ {} {} {} {}",
-                            lang.pick("ngân hàng báo", "the bank reports"),
-                            amount(r.bank_balance, "VND"),
-                            lang.pick(", sổ cái tính", ", the ledger derives"),
-                            amount(r.ledger_balance, "VND"),
-                        ));
-                        h.raw("</strong>");
-                    }
-                    h.raw(" (")
-                        .link(&format!("/entries/{}", r.index), &format!("#{}", r.index))
-                        .raw(")");
-                }
-            }
-            h.raw("</dd><dt>")
-                .text(lang.pick("Đăng ký tại bút toán", "Registered at entry"))
-                .raw("</dt><dd>")
-                .link(
-                    &format!("/entries/{}", a.registered_at),
-                    &format!("#{}", a.registered_at),
-                )
-                .raw("</dd></dl>");
-            if a.closed_at.is_some() {
-                h.raw("<p class=\"flag\">")
-                    .text(lang.pick(
-                        "Tài khoản này đã đóng: đừng chuyển tiền vào đây.",
-                        "This account is closed: do not send money to it.",
-                    ))
-                    .raw("</p>");
-            } else {
-                vietqr_block(&mut h, a.institution.as_str(), &a.number, slug, lang);
-            }
-            h.raw("</li>");
+            account_card(&mut h, id, a, slug, lang);
         }
         h.raw("</ul>");
     }
+    mismatches_section(&mut h, s, lang);
+    Ok(Page::ok(
+        lang.pick("Tài khoản nhận", "Receiving accounts"),
+        h,
+    ))
+}
+
+/// One registered account: its bank, number, holder, balance and last
+/// reconciliation, then its VietQR code (or a warning, once closed).
+fn account_card(
+    h: &mut Html,
+    id: &Slug,
+    a: &minhbach_ledger::rules::Account,
+    slug: &Slug,
+    lang: Lang,
+) {
+    h.raw("<li class=\"card account\"")
+        .attr("id", &format!("account-{}", id.as_str()))
+        .raw("><h3>")
+        .text(a.institution.as_str())
+        .raw("</h3><dl><dt>")
+        .text(lang.pick("Số tài khoản", "Account number"))
+        .raw("</dt><dd class=\"acct\">")
+        .text(&a.number)
+        .raw("</dd><dt>")
+        .text(lang.pick("Chủ tài khoản", "Holder"))
+        .raw("</dt><dd>")
+        .text(a.holder.as_str())
+        .raw("</dd><dt>")
+        .text(lang.pick("Số dư theo sổ cái", "Balance by the ledger"))
+        .raw("</dt><dd>")
+        .text(&amount(a.derived, a.asset.as_str()))
+        .raw("</dd><dt>")
+        .text(lang.pick("Đối chiếu ngân hàng gần nhất", "Last bank reconciliation"))
+        .raw("</dt><dd>");
+    match &a.last {
+        None => {
+            h.text(lang.pick("chưa có", "none yet"));
+        }
+        Some(r) => {
+            h.text(&r.date.format("%d/%m/%Y").to_string()).raw(": ");
+            if r.matches() {
+                h.text(lang.pick("✓ khớp với ngân hàng", "✓ matches the bank"));
+            } else {
+                h.raw("<strong class=\"flag\">").text(&format!(
+                    "⚠ {} {} {} {}",
+                    lang.pick("ngân hàng báo", "the bank reports"),
+                    amount(r.bank_balance, "VND"),
+                    lang.pick(", sổ cái tính", ", the ledger derives"),
+                    amount(r.ledger_balance, "VND"),
+                ));
+                h.raw("</strong>");
+            }
+            h.raw(" (")
+                .link(&format!("/entries/{}", r.index), &format!("#{}", r.index))
+                .raw(")");
+        }
+    }
+    h.raw("</dd><dt>")
+        .text(lang.pick("Đăng ký tại bút toán", "Registered at entry"))
+        .raw("</dt><dd>")
+        .link(
+            &format!("/entries/{}", a.registered_at),
+            &format!("#{}", a.registered_at),
+        )
+        .raw("</dd></dl>");
+    if a.closed_at.is_some() {
+        h.raw("<p class=\"flag\">")
+            .text(lang.pick(
+                "Tài khoản này đã đóng: đừng chuyển tiền vào đây.",
+                "This account is closed: do not send money to it.",
+            ))
+            .raw("</p>");
+    } else {
+        vietqr_block(h, a.institution.as_str(), &a.number, slug, lang);
+    }
+    h.raw("</li>");
+}
+
+/// Every reconciliation whose bank balance differed from the ledger's.
+fn mismatches_section(h: &mut Html, s: &RulesState, lang: Lang) {
     let mismatches = summary::mismatches(s);
     h.raw("<h2 id=\"mismatches\">")
         .text(lang.pick("Các lần số dư không khớp", "Balances that did not match"))
@@ -819,10 +840,6 @@ fn accounts_page(state: &AppState, ctx: &Ctx) -> Result<Page, WebError> {
         }
         h.raw("</ul>");
     }
-    Ok(Page::ok(
-        lang.pick("Tài khoản nhận", "Receiving accounts"),
-        h,
-    ))
 }
 
 fn vietqr_block(h: &mut Html, institution: &str, number: &str, campaign: &Slug, lang: Lang) {
