@@ -235,7 +235,7 @@ fn encode_hashes(hashes: &[Hash]) -> Vec<String> {
     hashes.iter().map(Hash::to_base64).collect()
 }
 
-/// The routes of the JSON API (DESIGN 7), for applications and the CLI:
+/// The routes of the JSON API (SPEC 8.4), for applications and the CLI:
 /// the log and its proofs, receipts, the books' lookups, and the OpenAPI
 /// document that describes them all.
 pub(crate) fn routes() -> axum::Router<AppState> {

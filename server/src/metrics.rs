@@ -36,7 +36,6 @@ impl Histogram {
             }
         }
         // Values are small and positive; the float-to-int cast saturates.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         self.sum_micros
             .fetch_add((value * 1e6) as u64, Ordering::Relaxed);
         self.count.fetch_add(1, Ordering::Relaxed);
@@ -59,7 +58,6 @@ impl Histogram {
         }
         let total = self.count.load(Ordering::Relaxed);
         let _ = writeln!(out, "{name}_bucket{{{labels}le=\"+Inf\"}} {total}");
-        #[allow(clippy::cast_precision_loss)]
         let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
         let braces = labels.trim_end_matches(',');
         if braces.is_empty() {
@@ -174,7 +172,6 @@ impl Metrics {
             // Without a quorum every commit is published at once.
             self.published_size.store(size, Ordering::Relaxed);
         }
-        #[allow(clippy::cast_precision_loss)]
         self.batch_entries.observe(entries as f64);
         self.commit_seconds.observe(took.as_secs_f64());
     }
@@ -247,7 +244,6 @@ impl Metrics {
     /// A checker thread verified `envelopes` signatures from `requests`
     /// requests as one Ed25519 batch.
     pub fn record_signature_batch(&self, envelopes: usize, requests: usize) {
-        #[allow(clippy::cast_precision_loss)]
         {
             self.signature_batch_envelopes.observe(envelopes as f64);
             self.signature_batch_requests.observe(requests as f64);

@@ -35,7 +35,6 @@ use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::merkle::leaf_hash;
 use minhbach_ledger::receipt::{ReceiptBundle, TlogProof};
 use minhbach_ledger::rules::{Rejection, VerifiedEntry};
-use minhbach_ledger::statement::Digest;
 use minhbach_ledger::store::LogStore as _;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -106,7 +105,6 @@ impl RateLimiter {
         *tokens =
             (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(self.burst);
         *at = now;
-        #[allow(clippy::cast_precision_loss)]
         let need = n as f64;
         if *tokens >= need {
             *tokens -= need;
@@ -438,7 +436,7 @@ fn dry_run(
                 .map_err(|e| ApiError::Rejected(e.into()))?;
             let entry = VerifiedEntry {
                 index: state.next_index(),
-                leaf_hash: Digest(leaf_hash(&bytes).0),
+                leaf_hash: leaf_hash(&bytes).into(),
                 logged_at,
                 statement,
                 signers: signers.clone(),

@@ -12,7 +12,6 @@ use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::log::{Log, LogError};
 use minhbach_ledger::merkle::{leaf_hash, Hash};
 use minhbach_ledger::rules::Rejection;
-use minhbach_ledger::statement::Digest;
 use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::store::LogStore as _;
 
@@ -294,7 +293,7 @@ impl Core {
         let campaigns = campaigns_of(state, &statement);
         let bytes = Leaf::new(logged_at, envelope).encode()?;
         let hash = leaf_hash(&bytes);
-        match state.apply_verified(Digest(hash.0), logged_at, statement, signers) {
+        match state.apply_verified(hash.into(), logged_at, statement, signers) {
             Ok(effects) => {
                 let index = effects.index;
                 all_effects.push((effects, statement_kind, campaigns));

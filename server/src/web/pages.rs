@@ -234,7 +234,6 @@ pub(crate) async fn campaign(
     render(state, ctx, move |s, c| campaign_page(s, c, &id)).await
 }
 
-#[allow(clippy::too_many_lines)] // one page, top to bottom
 fn campaign_page(state: &AppState, ctx: &Ctx, id: &str) -> Result<Page, WebError> {
     let lang = ctx.lang;
     let slug = Slug::new(id).map_err(|_| {
@@ -582,7 +581,6 @@ pub(crate) async fn keys(State(state): State<AppState>, ctx: Ctx) -> Response {
     render(state, ctx, keys_page).await
 }
 
-#[allow(clippy::too_many_lines)] // one page, top to bottom
 fn keys_page(state: &AppState, ctx: &Ctx) -> Result<Page, WebError> {
     let lang = ctx.lang;
     let vkey = state.verifier().to_string();
