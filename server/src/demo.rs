@@ -273,26 +273,6 @@ pub fn prepare(
     })
 }
 
-/// Opens an existing data directory to serve it: the log and its key must
-/// exist, and the stored checkpoint must verify with the key.
-///
-/// # Errors
-/// [`DataDirError::MissingLogKey`]-like errors if the key is missing, and
-/// those of opening the store and checking the checkpoint.
-pub fn open_existing(data: &Path) -> Result<(Arc<RocksStore>, LogSigner), DataDirError> {
-    let dir = DataDir::new(data);
-    let signer = dir.load_log_signer()?.ok_or_else(|| DataDirError::Io {
-        path: dir.log_key_path(),
-        source: std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "no log key: is this a data directory? (`minhbach-server demo` or `init` creates one)",
-        ),
-    })?;
-    let store = dir.open_store()?;
-    dir.check_checkpoint(&store, &signer)?;
-    Ok((Arc::new(store), signer))
-}
-
 /// Appends the demo history through the rules if the log is empty; returns
 /// the number of leaves appended.
 ///

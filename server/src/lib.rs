@@ -61,10 +61,10 @@ pub mod datadir;
 pub mod demo;
 mod error;
 pub mod metrics;
-pub mod mirror;
 pub mod ops;
 mod publish;
 pub mod recent;
+pub mod replica;
 pub mod sequencer;
 mod tiles;
 pub mod web;
@@ -223,7 +223,7 @@ impl AppState {
     }
 
     /// Points the explorer's in-browser verification at a published copy
-    /// of the read path (the public URL of the object-storage mirror, behind
+    /// of the read path (the public URL of the object-storage replica, behind
     /// its CDN): browsers fetch the log's metadata and checkpoint from there,
     /// so they check what every other reader sees.
     #[must_use]
