@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use minhbach_server::config::{ConfigFile, Overrides};
 use minhbach_server::datadir::DataDir;
+#[cfg(feature = "demo")]
 use minhbach_server::demo::{self, DemoOptions};
 use minhbach_server::replica::{self, Replica};
 use minhbach_server::{ops, AppState};
@@ -30,6 +31,7 @@ struct Cli {
 enum Command {
     /// Creates a demo data directory (log key, officials' keys, a seeded
     /// history) on first start, then serves it.
+    #[cfg(feature = "demo")]
     Demo {
         /// The address to listen on.
         #[arg(long, env = "MINHBACH_LISTEN", default_value = "127.0.0.1:8080")]
@@ -194,6 +196,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     install_tracing();
     match cli.command {
+        #[cfg(feature = "demo")]
         Command::Demo { listen, data } => demo(&data, listen),
         Command::Serve {
             config,
@@ -257,6 +260,7 @@ fn overrides(
 
 /// `minhbach-server demo`: creates and seeds the demo data directory on
 /// first start, then serves it.
+#[cfg(feature = "demo")]
 fn demo(data: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     let runtime = runtime()?;
     let prepared = demo::prepare(data, DemoOptions::default(), now(), &mut rand_core::OsRng)

@@ -2,13 +2,12 @@
 //! served by the real server over real HTTP on 127.0.0.1, audited through
 //! the public read path only; copies are directories holding that read path.
 //!
-//! The histories are signed with the ledger's test world (the same one its
-//! rules tests use), so every entry passes the rules unless a test breaks one
-//! on purpose.
+//! The histories are signed with the test world of `minhbach_demo::world`
+//! (the same one the ledger's rules tests use), so every entry passes the
+//! rules unless a test breaks one on purpose.
 #![allow(missing_docs, clippy::unwrap_used)]
 
-#[path = "../../ledger/tests/support/mod.rs"]
-mod support;
+use minhbach_demo::world as support;
 
 use std::path::Path;
 use std::sync::Arc;
