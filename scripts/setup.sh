@@ -4,7 +4,7 @@
 # with MINHBACH_SETUP_BROWSER=1, Chromium with chromedriver (the explorer's
 # browser test); with MINHBACH_SETUP_S3=1, a local S3-compatible server (moto's
 # server mode, from PyPI, in a virtual environment under the build cache) for
-# the object-storage mirror's tests, exported as MINHBACH_MOTO_SERVER.
+# the object-storage replica's tests, exported as MINHBACH_MOTO_SERVER.
 # Sourced by scripts/test.sh and scripts/run.sh; safe to run again.
 set -euo pipefail
 
@@ -24,7 +24,7 @@ if [ "${MINHBACH_SETUP_BROWSER:-0}" = "1" ]; then
   command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 fi
 
-# The mirror's tests run moto's S3 server from a virtual environment.
+# The replica's tests run moto's S3 server from a virtual environment.
 s3_venv="${MINHBACH_S3_VENV:-$HOME/.cache/minhbach/s3-venv}"
 moto_pin="moto[server]==5.2.1"
 if [ "${MINHBACH_SETUP_S3:-0}" = "1" ] && [ ! -x "$s3_venv/bin/moto_server" ]; then

@@ -1,14 +1,13 @@
 //! How fast the rules apply already-verified statements (issue 3: at least
 //! 200,000 per second on one core), and how the state grows.
 //!
-//! The mix is what a relief campaign looks like (`support::relief_flow`): 70 %
+//! The mix is what a relief campaign looks like (`minhbach_demo::world::relief_flow`): 70 %
 //! donations, 15 % disbursements to enrolled households, 10 %
 //! acknowledgments, 5 % feedback opened and resolved. Signatures are verified elsewhere (in parallel batches),
 //! so the entries here are [`VerifiedEntry`] values built beforehand.
 #![allow(missing_docs)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use minhbach_demo::world as support;
 
 use std::hint::black_box;
 

@@ -7,7 +7,7 @@
 //! Without the variable the test checks that the files are up to date, and that
 //! replaying `leaves.txt` from bytes gives the recorded results.
 
-mod support;
+use minhbach_demo::world as support;
 
 use std::path::{Path, PathBuf};
 

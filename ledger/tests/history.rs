@@ -2,7 +2,7 @@
 //! give the same answers wherever it is kept.
 #![allow(missing_docs)]
 
-mod support;
+use minhbach_demo::world as support;
 
 use std::sync::{Arc, RwLock};
 

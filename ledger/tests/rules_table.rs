@@ -2,7 +2,7 @@
 //! case accepted and one refused for exactly that reason, checked by its stable
 //! code. Every refused case also checks that the state did not change.
 
-mod support;
+use minhbach_demo::world as support;
 
 use chrono::Duration;
 use minhbach_ledger::rules::CODES;

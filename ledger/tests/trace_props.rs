@@ -3,7 +3,7 @@
 //! in − out, the traces of all donations add up to the outflows, refused entries
 //! change nothing, and replay is deterministic.
 
-mod support;
+use minhbach_demo::world as support;
 
 use minhbach_ledger::rules::{FlowKind, State};
 use minhbach_ledger::statement::Slug;

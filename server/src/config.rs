@@ -17,9 +17,9 @@
 //! quorum = 1                       # cosignatures needed to publish (default: all); --witness-quorum
 //! timeout_seconds = 5              # per request; --witness-timeout
 //!
-//! [mirror]                         # publish the read path to S3-compatible storage
-//! url = "s3://minhbach-log/v1"     # s3://BUCKET[/PREFIX]; MINHBACH_MIRROR, --mirror
-//! endpoint = "https://s3.example"  # MinIO, Ceph RGW, GCS…; AWS when absent; --mirror-endpoint
+//! [replica]                        # copy the read path to S3-compatible storage
+//! url = "s3://minhbach-log/v1"     # s3://BUCKET[/PREFIX]; MINHBACH_REPLICA, --replica
+//! endpoint = "https://s3.example"  # MinIO, Ceph RGW, GCS…; AWS when absent; --replica-endpoint
 //! region = "ap-southeast-1"        # otherwise AWS_REGION
 //! jobs = 16                        # objects uploaded at once
 //! interval_ms = 1000               # how often to look for a newer checkpoint
@@ -59,16 +59,16 @@ pub struct ConfigFile {
     /// The witnesses.
     #[serde(default)]
     pub witnesses: WitnessSection,
-    /// The object-storage mirror of the read path.
+    /// The object-storage replica of the read path.
     #[serde(default)]
-    pub mirror: MirrorSection,
+    pub replica: ReplicaSection,
 }
 
-/// The `[mirror]` section.
+/// The `[replica]` section.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MirrorSection {
-    /// `s3://BUCKET[/PREFIX]`; no mirror when absent.
+pub struct ReplicaSection {
+    /// `s3://BUCKET[/PREFIX]`; no replica when absent.
     pub url: Option<String>,
     /// An S3-compatible endpoint; AWS when absent.
     pub endpoint: Option<String>,
@@ -78,7 +78,7 @@ pub struct MirrorSection {
     pub jobs: Option<usize>,
     /// How often to look for a newer published checkpoint, in milliseconds.
     pub interval_ms: Option<u64>,
-    /// The public (CDN) URL of the mirror, for the explorer's verification.
+    /// The public (CDN) URL of the replica, for the explorer's verification.
     pub public_url: Option<String>,
 }
 
@@ -144,9 +144,9 @@ pub enum ConfigError {
     /// The witness configuration is wrong.
     #[error("witnesses: {0}")]
     Witness(#[from] crate::witness::WitnessConfigError),
-    /// The mirror URL is not usable.
-    #[error("mirror: {0}")]
-    Mirror(String),
+    /// The replica URL is not usable.
+    #[error("replica: {0}")]
+    Replica(String),
     /// No data directory was given anywhere.
     #[error("no data directory: give --data, MINHBACH_DATA or `data` in the config file")]
     NoDataDir,
@@ -161,8 +161,8 @@ pub struct ServeConfig {
     pub data: PathBuf,
     /// The write path.
     pub write: WriteConfig,
-    /// The object-storage mirror, if any.
-    pub mirror: Option<crate::mirror::MirrorConfig>,
+    /// The object-storage replica, if any.
+    pub replica: Option<crate::replica::ReplicaConfig>,
 }
 
 /// What the command line (flags, or their environment variables) gave;
@@ -180,10 +180,10 @@ pub struct Overrides {
     pub witness_quorum: Option<usize>,
     /// `--witness-timeout` / `MINHBACH_WITNESS_TIMEOUT`, in seconds.
     pub witness_timeout: Option<u64>,
-    /// `--mirror` / `MINHBACH_MIRROR`.
-    pub mirror: Option<String>,
-    /// `--mirror-endpoint` / `MINHBACH_MIRROR_ENDPOINT`.
-    pub mirror_endpoint: Option<String>,
+    /// `--replica` / `MINHBACH_REPLICA`.
+    pub replica: Option<String>,
+    /// `--replica-endpoint` / `MINHBACH_REPLICA_ENDPOINT`.
+    pub replica_endpoint: Option<String>,
 }
 
 impl ConfigFile {
@@ -247,9 +247,9 @@ impl ConfigFile {
                 reason: "must be at least 1 when rate_per_client is set",
             });
         }
-        let mirror = mirror_config(self.mirror, &overrides)?;
+        let replica = replica_config(self.replica, &overrides)?;
         Ok(ServeConfig {
-            mirror,
+            replica,
             listen: overrides.listen.or(self.listen).unwrap_or_else(|| {
                 DEFAULT_LISTEN
                     .parse()
@@ -261,30 +261,30 @@ impl ConfigFile {
     }
 }
 
-/// The mirror: the flags' URL and endpoint over the file's.
-fn mirror_config(
-    file: MirrorSection,
+/// The replica: the flags' URL and endpoint over the file's.
+fn replica_config(
+    file: ReplicaSection,
     overrides: &Overrides,
-) -> Result<Option<crate::mirror::MirrorConfig>, ConfigError> {
-    let Some(url) = overrides.mirror.clone().or(file.url) else {
+) -> Result<Option<crate::replica::ReplicaConfig>, ConfigError> {
+    let Some(url) = overrides.replica.clone().or(file.url) else {
         if file.endpoint.is_some()
-            || overrides.mirror_endpoint.is_some()
+            || overrides.replica_endpoint.is_some()
             || file.public_url.is_some()
         {
             return Err(ConfigError::Invalid {
-                key: "mirror.endpoint",
-                reason: "given without a mirror url",
+                key: "replica.endpoint",
+                reason: "given without a replica url",
             });
         }
         return Ok(None);
     };
-    let mut config = crate::mirror::MirrorConfig::new(url);
-    config.endpoint = overrides.mirror_endpoint.clone().or(file.endpoint);
+    let mut config = crate::replica::ReplicaConfig::new(url);
+    config.endpoint = overrides.replica_endpoint.clone().or(file.endpoint);
     config.region = file.region;
     if let Some(jobs) = file.jobs {
         if jobs == 0 || jobs > 256 {
             return Err(ConfigError::Invalid {
-                key: "mirror.jobs",
+                key: "replica.jobs",
                 reason: "must be between 1 and 256",
             });
         }
@@ -293,7 +293,7 @@ fn mirror_config(
     if let Some(ms) = file.interval_ms {
         if ms < 10 {
             return Err(ConfigError::Invalid {
-                key: "mirror.interval_ms",
+                key: "replica.interval_ms",
                 reason: "at least 10",
             });
         }
@@ -302,14 +302,14 @@ fn mirror_config(
     if let Some(url) = file.public_url {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
             return Err(ConfigError::Invalid {
-                key: "mirror.public_url",
+                key: "replica.public_url",
                 reason: "must be an http:// or https:// URL",
             });
         }
         config.public_url = Some(url);
     }
     if let Err(e) = config.bucket_and_prefix() {
-        return Err(ConfigError::Mirror(e.to_string()));
+        return Err(ConfigError::Replica(e.to_string()));
     }
     Ok(Some(config))
 }
@@ -399,16 +399,16 @@ queue = 64
     }
 
     #[test]
-    fn the_mirror_section_parses_and_flags_override_it() {
+    fn the_replica_section_parses_and_flags_override_it() {
         let file = parse(
-            "data = \"/a\"\n[mirror]\nurl = \"s3://log-bucket/v1/\"\nendpoint = \"http://127.0.0.1:9000\"\nregion = \"ap-southeast-1\"\njobs = 4\ninterval_ms = 250\npublic_url = \"https://cdn.example.vn/v1\"\n",
+            "data = \"/a\"\n[replica]\nurl = \"s3://log-bucket/v1/\"\nendpoint = \"http://127.0.0.1:9000\"\nregion = \"ap-southeast-1\"\njobs = 4\ninterval_ms = 250\npublic_url = \"https://cdn.example.vn/v1\"\n",
         )
         .unwrap();
         let m = file
             .clone()
             .resolve(Overrides::default())
             .unwrap()
-            .mirror
+            .replica
             .unwrap();
         assert_eq!(m.url, "s3://log-bucket/v1/");
         assert_eq!(
@@ -422,12 +422,12 @@ queue = 64
 
         let m = file
             .resolve(Overrides {
-                mirror: Some("s3://other".into()),
-                mirror_endpoint: Some("http://10.0.0.1:9000".into()),
+                replica: Some("s3://other".into()),
+                replica_endpoint: Some("http://10.0.0.1:9000".into()),
                 ..Overrides::default()
             })
             .unwrap()
-            .mirror
+            .replica
             .unwrap();
         assert_eq!(
             m.bucket_and_prefix().unwrap(),
@@ -435,27 +435,27 @@ queue = 64
         );
         assert_eq!(m.endpoint.as_deref(), Some("http://10.0.0.1:9000"));
 
-        // No mirror unless asked for.
+        // No replica unless asked for.
         let none = parse("data = \"/a\"\n")
             .unwrap()
             .resolve(Overrides::default());
-        assert!(none.unwrap().mirror.is_none());
+        assert!(none.unwrap().replica.is_none());
     }
 
     #[test]
-    fn bad_mirror_settings_are_refused() {
+    fn bad_replica_settings_are_refused() {
         for (text, want) in [
-            ("[mirror]\nurl = \"https://bucket\"\n", "s3://"),
-            ("[mirror]\nurl = \"s3://\"\n", "no bucket"),
-            ("[mirror]\nurl = \"s3://b/../x\"\n", ".."),
-            ("[mirror]\nurl = \"s3://b\"\njobs = 0\n", "mirror.jobs"),
+            ("[replica]\nurl = \"https://bucket\"\n", "s3://"),
+            ("[replica]\nurl = \"s3://\"\n", "no bucket"),
+            ("[replica]\nurl = \"s3://b/../x\"\n", ".."),
+            ("[replica]\nurl = \"s3://b\"\njobs = 0\n", "replica.jobs"),
             (
-                "[mirror]\nurl = \"s3://b\"\ninterval_ms = 1\n",
-                "mirror.interval_ms",
+                "[replica]\nurl = \"s3://b\"\ninterval_ms = 1\n",
+                "replica.interval_ms",
             ),
             (
-                "[mirror]\nendpoint = \"http://x\"\n",
-                "without a mirror url",
+                "[replica]\nendpoint = \"http://x\"\n",
+                "without a replica url",
             ),
         ] {
             let err = parse(&format!("data = \"/a\"\n{text}"))
@@ -464,7 +464,7 @@ queue = 64
                 .unwrap_err();
             assert!(err.to_string().contains(want), "{text}: {err}");
         }
-        let typo = parse("[mirror]\nurll = \"s3://b\"\n").unwrap_err();
+        let typo = parse("[replica]\nurll = \"s3://b\"\n").unwrap_err();
         assert!(typo.to_string().contains("urll"), "{typo}");
     }
 

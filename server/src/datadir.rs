@@ -19,6 +19,7 @@
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::SigningKey;
@@ -182,6 +183,35 @@ impl DataDir {
                 path,
                 reason: "expected a PRIVATE+KEY+<origin>+… Ed25519 signed-note key",
             })
+    }
+
+    /// Loads the log's signer key, which must exist: the directory is a
+    /// data directory only if it has one.
+    ///
+    /// # Errors
+    /// [`DataDirError::Io`] (not found) if there is no key file, and those
+    /// of [`DataDir::load_log_signer`].
+    pub fn require_log_signer(&self) -> Result<LogSigner, DataDirError> {
+        self.load_log_signer()?.ok_or_else(|| DataDirError::Io {
+            path: self.log_key_path(),
+            source: io::Error::new(
+                io::ErrorKind::NotFound,
+                "no log key: is this a data directory? (`minhbach-server init` or `demo` creates one)",
+            ),
+        })
+    }
+
+    /// Opens an existing data directory to serve or copy it: the log key
+    /// must exist, and the stored checkpoint must verify with it.
+    ///
+    /// # Errors
+    /// Those of [`DataDir::require_log_signer`], of opening the store and
+    /// of [`DataDir::check_checkpoint`].
+    pub fn open_existing(&self) -> Result<(Arc<RocksStore>, LogSigner), DataDirError> {
+        let signer = self.require_log_signer()?;
+        let store = self.open_store()?;
+        self.check_checkpoint(&store, &signer)?;
+        Ok((Arc::new(store), signer))
     }
 
     /// Generates a log signer key for `origin` and saves it (mode 0600),

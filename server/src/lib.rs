@@ -8,8 +8,9 @@
 //! - the JSON API (SPEC 8.4): `GET /api/v1/log`, `GET /api/v1/entries/{index}`,
 //!   `GET /api/v1/proofs/inclusion` and `GET /api/v1/proofs/consistency`;
 //! - the data directory (the RocksDB log, the log key, demo officials' keys:
-//!   [`datadir`]) and the demo history that `minhbach-server demo` seeds
-//!   ([`demo`]).
+//!   [`datadir`]) and, with the feature `demo` (on by default), the demo
+//!   data directory that `minhbach-server demo` seeds with the history of
+//!   the `minhbach-demo` crate (`demo`).
 //!
 //! - the write path: `POST /api/v1/entries` ([`write`](mod@write)) feeding the
 //!   [`sequencer`], the one writer, which applies the rules and commits
@@ -23,7 +24,8 @@
 //! - `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of all of it
 //!   ([`OPENAPI`]), checked against live answers in the tests;
 //! - operations on a data directory: `init`, `reindex`, `backup` ([`ops`]),
-//!   and the `serve` configuration ([`config`]).
+//!   the replica of the read path in S3-compatible object storage
+//!   ([`replica`]), and the `serve` configuration ([`config`]).
 //! - the public explorer at `/` ([`web`]): server-rendered HTML pages over
 //!   the same books, with an in-browser verifier of checkpoints and
 //!   inclusion proofs.
@@ -58,13 +60,14 @@ mod books_api;
 pub mod checker;
 pub mod config;
 pub mod datadir;
+#[cfg(feature = "demo")]
 pub mod demo;
 mod error;
 pub mod metrics;
-pub mod mirror;
 pub mod ops;
 mod publish;
 pub mod recent;
+pub mod replica;
 pub mod sequencer;
 mod tiles;
 pub mod web;
@@ -223,7 +226,7 @@ impl AppState {
     }
 
     /// Points the explorer's in-browser verification at a published copy
-    /// of the read path (the public URL of the object-storage mirror, behind
+    /// of the read path (the public URL of the object-storage replica, behind
     /// its CDN): browsers fetch the log's metadata and checkpoint from there,
     /// so they check what every other reader sees.
     #[must_use]

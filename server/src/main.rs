@@ -2,15 +2,17 @@
 //! library (`minhbach_server`).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use minhbach_server::config::{ConfigFile, Overrides};
+use minhbach_server::datadir::DataDir;
+#[cfg(feature = "demo")]
 use minhbach_server::demo::{self, DemoOptions};
-use minhbach_server::mirror::{self, Mirror};
+use minhbach_server::replica::{self, Replica};
 use minhbach_server::{ops, AppState};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -29,6 +31,7 @@ struct Cli {
 enum Command {
     /// Creates a demo data directory (log key, officials' keys, a seeded
     /// history) on first start, then serves it.
+    #[cfg(feature = "demo")]
     Demo {
         /// The address to listen on.
         #[arg(long, env = "MINHBACH_LISTEN", default_value = "127.0.0.1:8080")]
@@ -52,16 +55,16 @@ enum Command {
         #[command(flatten)]
         witnesses: WitnessArgs,
         #[command(flatten)]
-        mirror: MirrorArgs,
+        replica: ReplicaArgs,
     },
-    /// Mirrors the read path (checkpoint, tiles, entry bundles, log
+    /// Replicates the read path (checkpoint, tiles, entry bundles, log
     /// metadata) to an S3-compatible bucket once, up to the published
     /// checkpoint, and exits. Resumes where the bucket's checkpoint stands;
     /// the checkpoint is written last. The server must be stopped (`serve`
-    /// with a mirror does the same continuously). Credentials come from
+    /// with a replica does the same continuously). Credentials come from
     /// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
-    Publish {
-        /// A TOML configuration file: its `data`, `[mirror]` and
+    Replicate {
+        /// A TOML configuration file: its `data`, `[replica]` and
         /// `[witnesses]` are used.
         #[arg(long, env = "MINHBACH_CONFIG")]
         config: Option<PathBuf>,
@@ -71,7 +74,7 @@ enum Command {
         #[command(flatten)]
         witnesses: WitnessArgs,
         #[command(flatten)]
-        mirror: MirrorArgs,
+        replica: ReplicaArgs,
     },
     /// Creates a log: a new data directory, the log key (named for the
     /// genesis origin) and entry 0, the genesis envelope signed by its
@@ -140,17 +143,17 @@ struct WitnessArgs {
     timeout: Option<u64>,
 }
 
-/// The object-storage mirror of the read path.
+/// The object-storage replica of the read path.
 #[derive(clap::Args)]
-struct MirrorArgs {
-    /// Mirror the read path to this bucket: s3://BUCKET[/PREFIX].
-    #[arg(long = "mirror", env = "MINHBACH_MIRROR", value_name = "S3_URL")]
+struct ReplicaArgs {
+    /// Copy the read path to this bucket: s3://BUCKET[/PREFIX].
+    #[arg(long = "replica", env = "MINHBACH_REPLICA", value_name = "S3_URL")]
     url: Option<String>,
     /// The S3-compatible endpoint (MinIO, Ceph RGW, GCS, a local server);
     /// AWS when absent.
     #[arg(
-        long = "mirror-endpoint",
-        env = "MINHBACH_MIRROR_ENDPOINT",
+        long = "replica-endpoint",
+        env = "MINHBACH_REPLICA_ENDPOINT",
         value_name = "URL"
     )]
     endpoint: Option<String>,
@@ -191,6 +194,31 @@ fn async_workers(cores: usize, env: Option<&str>) -> usize {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    install_tracing();
+    match cli.command {
+        #[cfg(feature = "demo")]
+        Command::Demo { listen, data } => demo(&data, listen),
+        Command::Serve {
+            config,
+            listen,
+            data,
+            witnesses,
+            replica,
+        } => serve(config.as_ref(), overrides(listen, data, witnesses, replica)),
+        Command::Replicate {
+            config,
+            data,
+            witnesses,
+            replica,
+        } => replicate(config.as_ref(), overrides(None, data, witnesses, replica)),
+        Command::Init { data, genesis } => init(&data, &genesis),
+        Command::Reindex { data } => reindex(&data),
+        Command::Backup { data, to, with_key } => backup(&data, &to, with_key),
+    }
+}
+
+/// Logs go to standard error, filtered by `RUST_LOG`.
+fn install_tracing() {
     tracing_subscriber::registry()
         .with(
             EnvFilter::try_from_default_env()
@@ -198,173 +226,178 @@ fn main() -> anyhow::Result<()> {
         )
         .with(fmt::layer())
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+}
+
+/// The async runtime of `serve`, `demo` and `replicate`.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(async_workers(
             std::thread::available_parallelism().map_or(1, usize::from),
             std::env::var("TOKIO_WORKER_THREADS").ok().as_deref(),
         ))
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
-    match cli.command {
-        Command::Demo { listen, data } => {
-            let prepared =
-                demo::prepare(&data, DemoOptions::default(), now(), &mut rand_core::OsRng)
-                    .with_context(|| format!("preparing the demo in {}", data.display()))?;
-            if prepared.seeded > 0 {
-                println!(
-                    "Seeded a demo history of {} entries into {}.",
-                    prepared.seeded,
-                    data.display()
-                );
-            } else {
-                println!(
-                    "Serving the existing demo history ({} entries) in {}.",
-                    prepared.size,
-                    data.display()
-                );
-            }
-            serve_until_stopped(runtime, listen, prepared.state, prepared.size)
-        }
-        Command::Serve {
-            config,
-            listen,
-            data,
-            witnesses,
-            mirror,
-        } => {
-            let config = resolve(
-                config.as_ref(),
-                Overrides {
-                    listen,
-                    data,
-                    witnesses: witnesses.witnesses,
-                    witness_quorum: witnesses.quorum,
-                    witness_timeout: witnesses.timeout,
-                    mirror: mirror.url,
-                    mirror_endpoint: mirror.endpoint,
-                },
-            )?;
-            let (store, signer) = demo::open_existing(&config.data)
-                .with_context(|| format!("opening {}", config.data.display()))?;
-            let state = AppState::writer(store, signer, config.write)
-                .context("replaying the log and starting the sequencer")?
-                .with_read_url(config.mirror.as_ref().and_then(|m| m.public_url.as_deref()));
-            let size = state.tree_size().context("reading the tree size")?;
-            if let Some(m) = &config.mirror {
-                let mirror = Mirror::s3(m, state.verifier().clone())
-                    .with_context(|| format!("setting up the mirror {}", m.url))?;
-                println!("Mirroring the read path to {}.", m.url);
-                runtime.spawn(mirror::follow(mirror, state.clone(), m.interval));
-            }
-            serve_until_stopped(runtime, config.listen, state, size)
-        }
-        Command::Publish {
-            config,
-            data,
-            witnesses,
-            mirror,
-        } => {
-            let config = resolve(
-                config.as_ref(),
-                Overrides {
-                    data,
-                    witnesses: witnesses.witnesses,
-                    witness_quorum: witnesses.quorum,
-                    witness_timeout: witnesses.timeout,
-                    mirror: mirror.url,
-                    mirror_endpoint: mirror.endpoint,
-                    ..Overrides::default()
-                },
-            )?;
-            let m = config.mirror.context(
-                "no bucket: give --mirror s3://BUCKET[/PREFIX], MINHBACH_MIRROR or [mirror] url",
-            )?;
-            let started = std::time::Instant::now();
-            let report = runtime
-                .block_on(mirror::publish_once(
-                    &config.data,
-                    &m,
-                    &config.write.witnesses,
-                ))
-                .with_context(|| format!("publishing {} to {}", config.data.display(), m.url))?;
-            if report.written == 0 {
-                println!(
-                    "{} already holds the checkpoint of {} entries; nothing written.",
-                    m.url, report.to
-                );
-            } else {
-                println!(
-                    "Published entries {}..{} to {}: {} objects, {} bytes written, {} already there, in {:.1} s; the checkpoint was written last.",
-                    report.from,
-                    report.to,
-                    m.url,
-                    report.written,
-                    report.bytes,
-                    report.skipped,
-                    started.elapsed().as_secs_f64()
-                );
-            }
-            Ok(())
-        }
-        Command::Init { data, genesis } => {
-            let bytes = std::fs::read(&genesis)
-                .with_context(|| format!("reading {}", genesis.display()))?;
-            let done = ops::init(&data, &bytes, now(), &mut rand_core::OsRng)
-                .with_context(|| format!("creating a log in {}", data.display()))?;
-            println!("Created the log {} in {}.", done.origin, data.display());
-            println!("Entry 0 (genesis): leaf hash {}", done.leaf_hash.to_hex());
-            if done.key_created {
-                println!(
-                    "Generated the log key {} (keep it secret; back it up).",
-                    minhbach_server::datadir::DataDir::new(&data)
-                        .log_key_path()
-                        .display()
-                );
-            }
-            println!(
-                "Publish the log's verifier key; auditors and donors check checkpoints with it:"
-            );
-            println!("  {}", done.verifier);
-            println!(
-                "Serve it with: minhbach-server serve --data {}",
-                data.display()
-            );
-            Ok(())
-        }
-        Command::Reindex { data } => {
-            let done =
-                ops::reindex(&data).with_context(|| format!("reindexing {}", data.display()))?;
-            println!(
-                "Rebuilt the indexes of {} entries from the leaves in {:.1} s: root {} matches the signed checkpoint; {} statements replayed through the rules.",
-                done.size,
-                done.elapsed.as_secs_f64(),
-                done.root.to_base64(),
-                done.replayed
-            );
-            Ok(())
-        }
-        Command::Backup { data, to, with_key } => {
-            let done = ops::backup(&data, &to, with_key)
-                .with_context(|| format!("backing up {}", data.display()))?;
-            println!(
-                "Backed up {} entries to {}{}{}.",
-                done.size,
-                to.display(),
-                if done.checkpoint_verified {
-                    "; its checkpoint verifies with the log key"
-                } else {
-                    ""
-                },
-                if done.with_key {
-                    "; the private log key is included (mode 0600)"
-                } else {
-                    "; without the private log key"
-                }
-            );
-            Ok(())
-        }
+        .context("starting the async runtime")
+}
+
+/// The flags, which override the config file and the environment.
+fn overrides(
+    listen: Option<SocketAddr>,
+    data: Option<PathBuf>,
+    witnesses: WitnessArgs,
+    replica: ReplicaArgs,
+) -> Overrides {
+    Overrides {
+        listen,
+        data,
+        witnesses: witnesses.witnesses,
+        witness_quorum: witnesses.quorum,
+        witness_timeout: witnesses.timeout,
+        replica: replica.url,
+        replica_endpoint: replica.endpoint,
     }
+}
+
+/// `minhbach-server demo`: creates and seeds the demo data directory on
+/// first start, then serves it.
+#[cfg(feature = "demo")]
+fn demo(data: &Path, listen: SocketAddr) -> anyhow::Result<()> {
+    let runtime = runtime()?;
+    let prepared = demo::prepare(data, DemoOptions::default(), now(), &mut rand_core::OsRng)
+        .with_context(|| format!("preparing the demo in {}", data.display()))?;
+    if prepared.seeded > 0 {
+        println!(
+            "Seeded a demo history of {} entries into {}.",
+            prepared.seeded,
+            data.display()
+        );
+    } else {
+        println!(
+            "Serving the existing demo history ({} entries) in {}.",
+            prepared.size,
+            data.display()
+        );
+    }
+    serve_until_stopped(runtime, listen, prepared.state, prepared.size)
+}
+
+/// `minhbach-server serve`: serves an existing data directory, replicating
+/// its read path if a replica is configured.
+fn serve(config: Option<&PathBuf>, overrides: Overrides) -> anyhow::Result<()> {
+    let config = resolve(config, overrides)?;
+    let runtime = runtime()?;
+    let (store, signer) = DataDir::new(&config.data)
+        .open_existing()
+        .with_context(|| format!("opening {}", config.data.display()))?;
+    let state = AppState::writer(store, signer, config.write)
+        .context("replaying the log and starting the sequencer")?
+        .with_read_url(
+            config
+                .replica
+                .as_ref()
+                .and_then(|m| m.public_url.as_deref()),
+        );
+    let size = state.tree_size().context("reading the tree size")?;
+    if let Some(m) = &config.replica {
+        let replica = Replica::s3(m, state.verifier().clone())
+            .with_context(|| format!("setting up the replica {}", m.url))?;
+        println!("Replicating the read path to {}.", m.url);
+        runtime.spawn(replica::follow(replica, state.clone(), m.interval));
+    }
+    serve_until_stopped(runtime, config.listen, state, size)
+}
+
+/// `minhbach-server replicate`: one replica round up to the published
+/// checkpoint.
+fn replicate(config: Option<&PathBuf>, overrides: Overrides) -> anyhow::Result<()> {
+    let config = resolve(config, overrides)?;
+    let m = config.replica.context(
+        "no bucket: give --replica s3://BUCKET[/PREFIX], MINHBACH_REPLICA or [replica] url",
+    )?;
+    let runtime = runtime()?;
+    let started = Instant::now();
+    let report = runtime
+        .block_on(replica::replicate_once(
+            &config.data,
+            &m,
+            &config.write.witnesses,
+        ))
+        .with_context(|| format!("replicating {} to {}", config.data.display(), m.url))?;
+    if report.written == 0 {
+        println!(
+            "{} already holds the checkpoint of {} entries; nothing written.",
+            m.url, report.to
+        );
+    } else {
+        println!(
+            "Replicated entries {}..{} to {}: {} objects, {} bytes written, {} already there, in {:.1} s; the checkpoint was written last.",
+            report.from,
+            report.to,
+            m.url,
+            report.written,
+            report.bytes,
+            report.skipped,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// `minhbach-server init`: a new log whose entry 0 is the signed genesis.
+fn init(data: &Path, genesis: &Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(genesis).with_context(|| format!("reading {}", genesis.display()))?;
+    let done = ops::init(data, &bytes, now(), &mut rand_core::OsRng)
+        .with_context(|| format!("creating a log in {}", data.display()))?;
+    println!("Created the log {} in {}.", done.origin, data.display());
+    println!("Entry 0 (genesis): leaf hash {}", done.leaf_hash.to_hex());
+    if done.key_created {
+        println!(
+            "Generated the log key {} (keep it secret; back it up).",
+            DataDir::new(data).log_key_path().display()
+        );
+    }
+    println!("Publish the log's verifier key; auditors and donors check checkpoints with it:");
+    println!("  {}", done.verifier);
+    println!(
+        "Serve it with: minhbach-server serve --data {}",
+        data.display()
+    );
+    Ok(())
+}
+
+/// `minhbach-server reindex`: rebuilds the derived indexes from the leaves.
+fn reindex(data: &Path) -> anyhow::Result<()> {
+    let done = ops::reindex(data).with_context(|| format!("reindexing {}", data.display()))?;
+    println!(
+        "Rebuilt the indexes of {} entries from the leaves in {:.1} s: root {} matches the signed checkpoint; {} statements replayed through the rules.",
+        done.size,
+        done.elapsed.as_secs_f64(),
+        done.root.to_base64(),
+        done.replayed
+    );
+    Ok(())
+}
+
+/// `minhbach-server backup`: a verified copy of the log in a new directory.
+fn backup(data: &Path, to: &Path, with_key: bool) -> anyhow::Result<()> {
+    let done = ops::backup(data, to, with_key)
+        .with_context(|| format!("backing up {}", data.display()))?;
+    println!(
+        "Backed up {} entries to {}{}{}.",
+        done.size,
+        to.display(),
+        if done.checkpoint_verified {
+            "; its checkpoint verifies with the log key"
+        } else {
+            ""
+        },
+        if done.with_key {
+            "; the private log key is included (mode 0600)"
+        } else {
+            "; without the private log key"
+        }
+    );
+    Ok(())
 }
 
 fn now() -> chrono::DateTime<chrono::Utc> {

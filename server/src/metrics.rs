@@ -111,12 +111,12 @@ pub struct Metrics {
     witnesses: Mutex<std::collections::BTreeMap<String, WitnessSeries>>,
     published_size: AtomicU64,
     witness_quorum: AtomicU64,
-    mirror_size: AtomicU64,
-    mirror_objects: AtomicU64,
-    mirror_bytes: AtomicU64,
-    mirror_skipped: AtomicU64,
-    mirror_errors: AtomicU64,
-    mirror_round_seconds: Histogram,
+    replica_size: AtomicU64,
+    replica_objects: AtomicU64,
+    replica_bytes: AtomicU64,
+    replica_skipped: AtomicU64,
+    replica_errors: AtomicU64,
+    replica_round_seconds: Histogram,
     signature_batch_envelopes: Histogram,
     signature_batch_requests: Histogram,
     signature_overloaded: AtomicU64,
@@ -138,12 +138,12 @@ impl Default for Metrics {
             witnesses: Mutex::default(),
             published_size: AtomicU64::new(0),
             witness_quorum: AtomicU64::new(0),
-            mirror_size: AtomicU64::new(0),
-            mirror_objects: AtomicU64::new(0),
-            mirror_bytes: AtomicU64::new(0),
-            mirror_skipped: AtomicU64::new(0),
-            mirror_errors: AtomicU64::new(0),
-            mirror_round_seconds: Histogram::new(SECONDS),
+            replica_size: AtomicU64::new(0),
+            replica_objects: AtomicU64::new(0),
+            replica_bytes: AtomicU64::new(0),
+            replica_skipped: AtomicU64::new(0),
+            replica_errors: AtomicU64::new(0),
+            replica_round_seconds: Histogram::new(SECONDS),
             signature_batch_envelopes: Histogram::new(ENTRIES),
             signature_batch_requests: Histogram::new(ENTRIES),
             signature_overloaded: AtomicU64::new(0),
@@ -230,15 +230,22 @@ impl Metrics {
             .store(required as u64, Ordering::Relaxed);
     }
 
-    /// A mirror round brought the bucket to `size` entries, writing
+    /// A replica round brought the bucket to `size` entries, writing
     /// `objects` objects of `bytes` bytes and skipping `skipped` already
     /// there, in `took`.
-    pub fn record_mirror(&self, size: u64, objects: u64, bytes: u64, skipped: u64, took: Duration) {
-        self.mirror_size.store(size, Ordering::Relaxed);
-        self.mirror_objects.fetch_add(objects, Ordering::Relaxed);
-        self.mirror_bytes.fetch_add(bytes, Ordering::Relaxed);
-        self.mirror_skipped.fetch_add(skipped, Ordering::Relaxed);
-        self.mirror_round_seconds.observe(took.as_secs_f64());
+    pub fn record_replica(
+        &self,
+        size: u64,
+        objects: u64,
+        bytes: u64,
+        skipped: u64,
+        took: Duration,
+    ) {
+        self.replica_size.store(size, Ordering::Relaxed);
+        self.replica_objects.fetch_add(objects, Ordering::Relaxed);
+        self.replica_bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.replica_skipped.fetch_add(skipped, Ordering::Relaxed);
+        self.replica_round_seconds.observe(took.as_secs_f64());
     }
 
     /// A checker thread verified `envelopes` signatures from `requests`
@@ -272,9 +279,9 @@ impl Metrics {
         }
     }
 
-    /// A mirror round failed.
-    pub fn record_mirror_error(&self) {
-        self.mirror_errors.fetch_add(1, Ordering::Relaxed);
+    /// A replica round failed.
+    pub fn record_replica_error(&self) {
+        self.replica_errors.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The text exposition.
@@ -288,42 +295,42 @@ impl Metrics {
         self.render_witnesses(&mut out);
         for (name, help, kind, value) in [
             (
-                "minhbach_mirror_size",
-                "Entries covered by the checkpoint in the object-storage mirror.",
+                "minhbach_replica_size",
+                "Entries covered by the checkpoint in the object-storage replica.",
                 "gauge",
-                &self.mirror_size,
+                &self.replica_size,
             ),
             (
-                "minhbach_mirror_objects_total",
-                "Objects written to the mirror.",
+                "minhbach_replica_objects_total",
+                "Objects written to the replica.",
                 "counter",
-                &self.mirror_objects,
+                &self.replica_objects,
             ),
             (
-                "minhbach_mirror_bytes_total",
-                "Bytes written to the mirror.",
+                "minhbach_replica_bytes_total",
+                "Bytes written to the replica.",
                 "counter",
-                &self.mirror_bytes,
+                &self.replica_bytes,
             ),
             (
-                "minhbach_mirror_skipped_total",
-                "Objects found already in the mirror after a restart, not written again.",
+                "minhbach_replica_skipped_total",
+                "Objects found already in the replica after a restart, not written again.",
                 "counter",
-                &self.mirror_skipped,
+                &self.replica_skipped,
             ),
             (
-                "minhbach_mirror_errors_total",
-                "Mirror rounds that failed (retried with backoff).",
+                "minhbach_replica_errors_total",
+                "Replica rounds that failed (retried with backoff).",
                 "counter",
-                &self.mirror_errors,
+                &self.replica_errors,
             ),
         ] {
             scalar(&mut out, name, kind, help, value.load(Ordering::Relaxed));
         }
-        self.mirror_round_seconds.render(
+        self.replica_round_seconds.render(
             &mut out,
-            "minhbach_mirror_round_seconds",
-            "Time of one mirror round (objects, then the checkpoint).",
+            "minhbach_replica_round_seconds",
+            "Time of one replica round (objects, then the checkpoint).",
         );
         out
     }

@@ -221,7 +221,7 @@ pub struct Reindexed {
 pub fn reindex(data: &Path) -> Result<Reindexed, OpsError> {
     let started = Instant::now();
     let dir = DataDir::new(data);
-    let signer = require_log_key(&dir)?;
+    let signer = dir.require_log_signer()?;
     let mut store = dir.open_store()?;
     let root = store.rebuild_hashes(1 << 16)?;
     dir.check_checkpoint(&store, &signer)?;
@@ -261,7 +261,7 @@ pub fn backup(data: &Path, dest: &Path, with_key: bool) -> Result<BackedUp, OpsE
         return Err(OpsError::DestinationExists(dest.to_owned()));
     }
     let dir = DataDir::new(data);
-    let signer = require_log_key(&dir)?;
+    let signer = dir.require_log_signer()?;
     let store = RocksStore::open(&dir.log_dir())?;
     let copy = DataDir::new(dest);
     copy.create()?;
@@ -315,17 +315,5 @@ pub fn backup(data: &Path, dest: &Path, with_key: bool) -> Result<BackedUp, OpsE
         size,
         checkpoint_verified,
         with_key,
-    })
-}
-
-fn require_log_key(dir: &DataDir) -> Result<minhbach_ledger::checkpoint::LogSigner, OpsError> {
-    dir.load_log_signer()?.ok_or_else(|| {
-        OpsError::DataDir(DataDirError::Io {
-            path: dir.log_key_path(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no log key: is this a data directory? (`minhbach-server init` or `demo` creates one)",
-            ),
-        })
     })
 }

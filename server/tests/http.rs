@@ -22,6 +22,7 @@ use minhbach_ledger::tile::{
     entry_bundles_for_size, parse_entry_bundle_exact, parse_tile, tiles_for_size, TileKind,
     TilePath,
 };
+use minhbach_server::datadir::DataDir;
 use minhbach_server::demo::{self, DemoOptions, Prepared};
 use minhbach_server::{app, AppState};
 use serde_json::Value;
@@ -676,7 +677,7 @@ fn the_demo_seeds_once_and_keeps_its_keys() {
     drop(second);
 
     // `serve` opens the same directory without seeding.
-    let (store, signer) = demo::open_existing(dir.path()).unwrap();
+    let (store, signer) = DataDir::new(dir.path()).open_existing().unwrap();
     assert_eq!(store.tree_size().unwrap(), size);
     assert_eq!(signer.to_private_key_string(), log_key.trim_end());
     drop(store);
@@ -690,7 +691,7 @@ fn the_demo_seeds_once_and_keeps_its_keys() {
         &mut rand_core::OsRng
     )
     .is_err());
-    assert!(demo::open_existing(dir.path()).is_err());
+    assert!(DataDir::new(dir.path()).open_existing().is_err());
 }
 
 #[test]
@@ -714,7 +715,7 @@ fn serve_refuses_a_key_that_does_not_match_the_log() {
         format!("{}\n", other.to_private_key_string()),
     )
     .unwrap();
-    assert!(demo::open_existing(dir.path()).is_err());
+    assert!(DataDir::new(dir.path()).open_existing().is_err());
     std::fs::write(dir.path().join("log.key"), "not a key\n").unwrap();
-    assert!(demo::open_existing(dir.path()).is_err());
+    assert!(DataDir::new(dir.path()).open_existing().is_err());
 }

@@ -68,7 +68,7 @@ fn init_creates_a_log_whose_entry_zero_is_the_genesis() {
     assert!(done.key_created);
     assert_eq!(done.verifier.name().as_str(), "mttq.example/log");
 
-    let (store, signer) = demo::open_existing(&data).unwrap();
+    let (store, signer) = DataDir::new(&data).open_existing().unwrap();
     assert_eq!(store.tree_size().unwrap(), 1);
     let signed = store.checkpoint().unwrap().unwrap();
     let opened = open_checkpoint(&signed, &done.verifier, &[]).unwrap();
@@ -93,7 +93,7 @@ fn init_creates_a_log_whose_entry_zero_is_the_genesis() {
         matches!(err, OpsError::AlreadyInitialised { size: 1, .. }),
         "{err}"
     );
-    let (store, _) = demo::open_existing(&data).unwrap();
+    let (store, _) = DataDir::new(&data).open_existing().unwrap();
     assert_eq!(store.tree_size().unwrap(), 1);
 }
 

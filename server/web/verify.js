@@ -216,7 +216,7 @@
     };
   }
 
-  // The published copy of the read path (an object-storage mirror behind a
+  // The published copy of the read path (an object-storage replica behind a
   // CDN) when the server names one: the log's metadata and checkpoint come
   // from there, so the browser checks what every other reader sees.
   function readUrl() {

@@ -1,14 +1,13 @@
 //! End-to-end tests of the auditor (`minhbach-auditor`): real logs in RocksDB,
 //! served by the real server over real HTTP on 127.0.0.1, audited through
-//! the public read path only; mirrors are directory copies of that read path.
+//! the public read path only; copies are directories holding that read path.
 //!
-//! The histories are signed with the ledger's test world (the same one its
-//! rules tests use), so every entry passes the rules unless a test breaks one
-//! on purpose.
+//! The histories are signed with the test world of `minhbach_demo::world`
+//! (the same one the ledger's rules tests use), so every entry passes the
+//! rules unless a test breaks one on purpose.
 #![allow(missing_docs, clippy::unwrap_used)]
 
-#[path = "../../ledger/tests/support/mod.rs"]
-mod support;
+use minhbach_demo::world as support;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -190,8 +189,8 @@ fn serve_unchecked(leaves: &[Vec<u8>], signer: &Signer) -> Served {
     }
 }
 
-/// Copies a served log's whole read path into a directory: a mirror.
-fn mirror(served: &Served, dir: &Path) {
+/// Copies a served log's whole read path into a directory.
+fn copy_read_path(served: &Served, dir: &Path) {
     let f = served.fetcher();
     let cp = f.checkpoint().unwrap();
     std::fs::write(dir.join("checkpoint"), &cp).unwrap();
@@ -348,9 +347,9 @@ fn check_refuses_a_foreign_key_a_missing_quorum_and_tampered_tiles() {
     );
     assert!(!state.exists(), "nothing remembered from a failed check");
 
-    // A mirror whose partial level-0 tile was altered.
+    // A copy whose partial level-0 tile was altered.
     let m = tempfile::tempdir().unwrap();
-    mirror(&served, m.path());
+    copy_read_path(&served, m.path());
     let size = w.leaves.len();
     flip(&m.path().join(format!("tile/0/001.p/{}", size - 256)), 3);
     let err = check(
@@ -497,14 +496,14 @@ fn full_names_the_entry_and_the_rule_a_log_breaks() {
 }
 
 #[test]
-fn full_detects_tampering_in_a_mirror_precisely() {
+fn full_detects_tampering_in_a_copy_precisely() {
     let signer = log_signer(7);
     let policy = policy_for(&signer);
     let w = world(300, "a");
     let served = serve(&w.leaves, &signer);
     let fresh = || {
         let m = tempfile::tempdir().unwrap();
-        mirror(&served, m.path());
+        copy_read_path(&served, m.path());
         m
     };
     let audit = |m: &Path| {
@@ -515,7 +514,7 @@ fn full_detects_tampering_in_a_mirror_precisely() {
             &options(out.path()),
         )
     };
-    // The untouched mirror audits clean.
+    // The untouched copy audits clean.
     assert!(!audit(fresh().path()).unwrap().is_misbehaviour());
 
     // A key grant's payload altered: its signature no longer verifies.
@@ -638,9 +637,9 @@ fn trace_matches_the_servers_answer_and_flags_a_false_one() {
     let mut w = world(50, "a");
     let d = w.disburse(300_000, 1);
     let served = serve(&w.leaves, &signer);
-    // A mirror of the read path plus the server's trace answer, as files.
+    // A copy of the read path plus the server's trace answer, as files.
     let m = tempfile::tempdir().unwrap();
-    mirror(&served, m.path());
+    copy_read_path(&served, m.path());
     let donation = w
         .entries
         .iter()

@@ -987,7 +987,7 @@ fn the_browser_verifies_against_the_published_copy() {
     let bucket = s3::S3::start();
     bucket.create_public_bucket("explorer");
     let size = json_of("/api/v1/log")["tree_size"].as_u64().unwrap();
-    // The read path copied byte for byte, as the mirror writes it.
+    // The read path copied byte for byte, as the replica writes it.
     let copy = |path: &str| {
         agent()
             .get(&format!("{}/{path}", s.url))

@@ -226,7 +226,7 @@ struct Server {
 
 impl Server {
     fn start(data: &Data, witnesses: &[TestWitness], required: usize) -> Self {
-        let (store, signer) = demo::open_existing(data.dir.path()).unwrap();
+        let (store, signer) = DataDir::new(data.dir.path()).open_existing().unwrap();
         let policy = WitnessPolicy::new(
             witnesses.iter().map(|w| w.spec()).collect(),
             required,
@@ -364,7 +364,7 @@ fn checkpoints_are_published_with_a_quorum_of_cosignatures_and_verify_under_the_
     // w0 already cosigned the log's current checkpoint (say, from a
     // monitor): the server, which never asked it, learns its size from a 409
     // and asks again from there.
-    let (store, _) = demo::open_existing(data.dir.path()).unwrap();
+    let (store, _) = DataDir::new(data.dir.path()).open_existing().unwrap();
     let current = minhbach_ledger::store::LogStore::checkpoint(&*store)
         .unwrap()
         .unwrap();
@@ -552,7 +552,7 @@ fn a_witness_that_cosigned_a_fork_refuses_and_is_not_counted() {
         .collect();
     let keys: Vec<VerifierKey> = w.iter().map(TestWitness::verifier).collect();
     let size = {
-        let (store, _) = demo::open_existing(data.dir.path()).unwrap();
+        let (store, _) = DataDir::new(data.dir.path()).open_existing().unwrap();
         minhbach_ledger::store::LogStore::tree_size(&*store).unwrap()
     };
 

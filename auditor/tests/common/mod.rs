@@ -17,8 +17,7 @@ use minhbach_ledger::tile::{
 };
 use serde_json::json;
 
-#[path = "../../../ledger/tests/support/mod.rs"]
-pub mod support;
+pub use minhbach_demo::world as support;
 
 use support::*;
 

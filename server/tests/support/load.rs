@@ -1,6 +1,7 @@
-//! A load generator over real HTTP, shared by the restart test and the load
-//! bench: the `minhbach-server` binary as a child process, signed donations
-//! from the demo's intake official, and batches posted over keep-alive
+//! A load generator over real HTTP, shared by the restart test, the replica
+//! test and the load bench: the `minhbach-server` binary as a child process,
+//! the demo officials' keys from its data directory, and batches of the
+//! demo's load statements ([`minhbach_demo::load`]) posted over keep-alive
 //! connections.
 
 #![allow(dead_code)]
@@ -11,13 +12,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use minhbach_ledger::envelope::{Envelope, STATEMENT_PAYLOAD_TYPE};
+#[allow(unused_imports)] // not every test including this file uses them all
+pub(crate) use minhbach_demo::load::{disbursement, donation, donation_amount};
 use minhbach_server::datadir::DataDir;
-use minhbach_server::demo;
-use serde_json::{json, Value};
-
-/// The demo's registered bank account of the storm campaign.
-pub(crate) const ACCOUNT: &str = "mttq-vcb-0011001932418";
+use serde_json::Value;
 
 /// A `minhbach-server` child process and the URL it serves.
 pub(crate) struct Server {
@@ -93,39 +91,8 @@ impl Server {
 /// The demo's intake official, who may record donations.
 pub(crate) fn intake_key(data: &Path) -> SigningKey {
     DataDir::new(data)
-        .load_or_create_official("intake-1", "unused", &mut rand_core::OsRng)
+        .load_or_create_official(minhbach_demo::INTAKE, "unused", &mut rand_core::OsRng)
         .expect("the demo's intake key")
-}
-
-/// A signed donation `seq` of run `run` (ids and references unique per
-/// (run, seq)).
-pub(crate) fn donation(key: &SigningKey, run: u16, seq: u64) -> Vec<u8> {
-    let (t, id) = stamp(8, run, seq);
-    signed(
-        key,
-        &json!({
-            "type": "donation", "id": id, "time": t, "campaign": demo::STORM,
-            "account": ACCOUNT, "amount": donation_amount(seq), "asset": "VND",
-            "channel": "bank", "external_ref": format!("LOAD{run:04}{seq:012}"), "received_at": t,
-        }),
-    )
-}
-
-/// The time now and a statement id unique per (`kind`, run, seq) and second.
-fn stamp(kind: u8, run: u16, seq: u64) -> (String, String) {
-    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
-    let id = format!(
-        "{:08x}-{run:04x}-7000-{kind:x}000-{:012x}",
-        now.timestamp(),
-        seq & 0xffff_ffff_ffff
-    );
-    (now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), id)
-}
-
-/// `statement` signed by `key`, as an envelope's JSON.
-fn signed(key: &SigningKey, statement: &serde_json::Value) -> Vec<u8> {
-    let payload = serde_json::to_vec(statement).expect("JSON");
-    Envelope::sign(STATEMENT_PAYLOAD_TYPE, payload, key).to_json()
 }
 
 /// The demo's first approver, who may sign disbursements of up to
@@ -133,29 +100,8 @@ fn signed(key: &SigningKey, statement: &serde_json::Value) -> Vec<u8> {
 #[allow(dead_code)] // used by the load bench, not by every test including this file
 pub(crate) fn approver_key(data: &Path) -> SigningKey {
     DataDir::new(data)
-        .load_or_create_official("approver-1", "unused", &mut rand_core::OsRng)
+        .load_or_create_official(minhbach_demo::APPROVER, "unused", &mut rand_core::OsRng)
         .expect("the demo's approver key")
-}
-
-/// The amount of donation `seq` (of any run).
-pub(crate) fn donation_amount(seq: u64) -> u64 {
-    10_000 + seq % 90_000
-}
-
-/// A signed disbursement `seq` of run `run`: `amount` ₫ from the storm
-/// campaign to a commune's people's committee.
-#[allow(dead_code)] // used by the load bench, not by every test including this file
-pub(crate) fn disbursement(key: &SigningKey, run: u16, seq: u64, amount: u64) -> Vec<u8> {
-    let (t, id) = stamp(9, run, seq);
-    signed(
-        key,
-        &json!({
-            "type": "disbursement", "id": id, "time": t, "campaign": demo::STORM,
-            "amount": amount, "asset": "VND",
-            "recipient": {"organization": "Ủy ban nhân dân phường Cam Đường"},
-            "region": "15-02671", "purpose": "Hỗ trợ các hộ bị ngập",
-        }),
-    )
 }
 
 /// A keep-alive HTTP client.

@@ -1,4 +1,4 @@
-//! A real S3-compatible server on 127.0.0.1 for the mirror's tests and
+//! A real S3-compatible server on 127.0.0.1 for the replica's tests and
 //! bench: moto's server mode (from PyPI; `scripts/setup.sh` installs it when
 //! `MINHBACH_SETUP_S3=1` and exports `MINHBACH_MOTO_SERVER`), as a child
 //! process, spoken to over plain HTTP: unsigned requests for the set-up a

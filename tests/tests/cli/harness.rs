@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use std::time::Duration;
 
-use minhbach_server::demo;
+use minhbach_server::datadir::DataDir;
 use minhbach_server::ops;
 use minhbach_server::{AppState, WriteConfig};
 use serde_json::{json, Value};
@@ -156,7 +156,7 @@ pub(crate) struct Server {
 
 impl Server {
     fn start(data: &Path, config: WriteConfig) -> Self {
-        let (store, signer) = demo::open_existing(data).unwrap();
+        let (store, signer) = DataDir::new(data).open_existing().unwrap();
         let state = AppState::writer(store, signer, config).unwrap();
         let served = minhbach_tests::Served::start(minhbach_server::app(state));
         Self {

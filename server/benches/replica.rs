@@ -1,18 +1,18 @@
-//! Publishing a log to object storage (issue 8, "Numbers"): a log of one
-//! million 600-byte entries in RocksDB, mirrored with `Mirror::round`
+//! Replicating a log to object storage (issue 8, "Numbers"): a log of one
+//! million 600-byte entries in RocksDB, replicated with `Replica::round`
 //!
 //! - to a real S3 API (a local moto server, the test suite's), and
 //! - to an in-memory object store in the same process: the machine's limit
 //!   for our side of the work (tile reads, encoding, the request pipeline),
 //!   with no network and no storage server;
 //!
-//! then grown by 1,000 entries and mirrored again (the steady state: what
+//! then grown by 1,000 entries and replicated again (the steady state: what
 //! each new checkpoint costs). Reported: objects written, bytes per entry,
 //! objects per second, and what one reader fetches to verify one entry.
 //!
-//! Run: `cargo bench -p minhbach-server --bench mirror` (with
+//! Run: `cargo bench -p minhbach-server --bench replica` (with
 //! `MINHBACH_SETUP_S3=1 source scripts/setup.sh` first, for the S3 server;
-//! MINHBACH_MIRROR_ENTRIES sets the size, default 1,000,000).
+//! MINHBACH_REPLICA_ENTRIES sets the size, default 1,000,000).
 
 #[path = "../tests/support/s3.rs"]
 mod s3;
@@ -26,14 +26,14 @@ use minhbach_ledger::log::Log;
 use minhbach_ledger::note::KeyName;
 use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::tile::{entry_bundles_for_size, tiles_for_size, TilePath};
-use minhbach_server::mirror::{Mirror, MirrorConfig, RoundReport};
+use minhbach_server::replica::{Replica, ReplicaConfig, RoundReport};
 use object_store::memory::InMemory;
 
-const ORIGIN: &str = "bench.minhbach.example/mirror";
+const ORIGIN: &str = "bench.minhbach.example/replica";
 const LEAF: usize = 600;
 
 fn entries() -> u64 {
-    std::env::var("MINHBACH_MIRROR_ENTRIES")
+    std::env::var("MINHBACH_REPLICA_ENTRIES")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000)
@@ -72,14 +72,14 @@ fn grow(store: &RocksStore, signer: &LogSigner, from: u64, n: u64) -> Vec<u8> {
 
 fn round(
     runtime: &tokio::runtime::Runtime,
-    mirror: &mut Mirror,
+    replica: &mut Replica,
     store: &Arc<RocksStore>,
     signed: &[u8],
 ) -> (RoundReport, f64) {
     let started = Instant::now();
     let report = runtime
-        .block_on(mirror.round(store, signed, b"{}"))
-        .expect("mirror round");
+        .block_on(replica.round(store, signed, b"{}"))
+        .expect("replica round");
     (report, started.elapsed().as_secs_f64())
 }
 
@@ -143,7 +143,7 @@ fn main() {
 
     // The limit of our side: an in-memory object store.
     let memory = Arc::new(InMemory::new());
-    let mut mem = Mirror::new(memory, "log", verifier.clone(), 16);
+    let mut mem = Replica::new(memory, "log", verifier.clone(), 16);
     let (r, secs) = round(&runtime, &mut mem, &store, &signed);
     let mem_rate = r.written as f64 / secs;
     println!(
@@ -157,10 +157,10 @@ fn main() {
     }
     let server = s3::S3::start();
     server.create_public_bucket("bench");
-    let mut config = MirrorConfig::new("s3://bench/log");
+    let mut config = ReplicaConfig::new("s3://bench/log");
     config.endpoint = Some(server.endpoint.clone());
-    let mut s3_mirror = Mirror::s3(&config, verifier.clone()).expect("S3 client");
-    let (r, secs) = round(&runtime, &mut s3_mirror, &store, &signed);
+    let mut s3_replica = Replica::s3(&config, verifier.clone()).expect("S3 client");
+    let (r, secs) = round(&runtime, &mut s3_replica, &store, &signed);
     let s3_rate = r.written as f64 / secs;
     println!(
         "{}",
@@ -178,12 +178,12 @@ fn main() {
 
     // The steady state: 1,000 more entries, one more round.
     let signed = grow(&store, &signer, n, 1_000);
-    let (r, secs) = round(&runtime, &mut s3_mirror, &store, &signed);
+    let (r, secs) = round(&runtime, &mut s3_replica, &store, &signed);
     println!(
         "one more checkpoint (+1,000 entries): {} objects, {} bytes, {:.3} s",
         r.written, r.bytes, secs
     );
-    let (r, secs) = round(&runtime, &mut s3_mirror, &store, &signed);
+    let (r, secs) = round(&runtime, &mut s3_replica, &store, &signed);
     println!(
         "same checkpoint again: {} objects written, {:.3} s (one GET of the checkpoint)",
         r.written, secs

@@ -1,4 +1,4 @@
-//! Mirroring the read path to S3-compatible object storage (SPEC 8.8): the
+//! Replicating the read path to S3-compatible object storage (SPEC 8.8): the
 //! published checkpoint with its cosignatures, every full and partial tile,
 //! every entry bundle, and the log's metadata (`api/v1/log`), under the same
 //! paths the server answers, so that a bucket behind a CDN serves the C2SP
@@ -58,16 +58,16 @@ use crate::tiles::{tile_bytes, CHECKPOINT_CACHE, IMMUTABLE, PARTIAL};
 /// Objects uploaded at once, by default.
 pub const DEFAULT_JOBS: usize = 16;
 
-/// How often a serving mirror looks for a newer published checkpoint, by
+/// How often a serving replica looks for a newer published checkpoint, by
 /// default.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Tiles read from the store per blocking call.
 const READ_CHUNK: usize = 64;
 
-/// Where and how to mirror.
+/// Where and how to replicate.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MirrorConfig {
+pub struct ReplicaConfig {
     /// `s3://BUCKET[/PREFIX]`.
     pub url: String,
     /// An S3-compatible endpoint (MinIO, Ceph RGW, GCS's XML API, a local
@@ -77,14 +77,14 @@ pub struct MirrorConfig {
     pub region: Option<String>,
     /// Objects uploaded at once.
     pub jobs: usize,
-    /// How often a serving mirror looks for a newer published checkpoint.
+    /// How often a serving replica looks for a newer published checkpoint.
     pub interval: Duration,
     /// The bucket's public URL (or its CDN's), where readers find the read
     /// path: the explorer's in-browser verification reads from there.
     pub public_url: Option<String>,
 }
 
-impl MirrorConfig {
+impl ReplicaConfig {
     /// A configuration for `url` with the defaults.
     #[must_use]
     pub fn new(url: impl Into<String>) -> Self {
@@ -101,9 +101,9 @@ impl MirrorConfig {
     /// The bucket and the key prefix (no leading or trailing `/`) of `url`.
     ///
     /// # Errors
-    /// [`MirrorError::Url`] unless `url` is `s3://BUCKET[/PREFIX]`.
-    pub fn bucket_and_prefix(&self) -> Result<(String, String), MirrorError> {
-        let bad = |why: &'static str| MirrorError::Url {
+    /// [`ReplicaError::Url`] unless `url` is `s3://BUCKET[/PREFIX]`.
+    pub fn bucket_and_prefix(&self) -> Result<(String, String), ReplicaError> {
+        let bad = |why: &'static str| ReplicaError::Url {
             url: self.url.clone(),
             why,
         };
@@ -123,13 +123,13 @@ impl MirrorConfig {
     }
 }
 
-/// Why a mirror round failed. Nothing the bucket held is lost on any error;
+/// Why a replica round failed. Nothing the bucket held is lost on any error;
 /// the next round starts again from the bucket's checkpoint.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum MirrorError {
+pub enum ReplicaError {
     /// The bucket URL is not usable.
-    #[error("mirror URL {url}: {why}")]
+    #[error("replica URL {url}: {why}")]
     Url {
         /// The URL.
         url: String,
@@ -143,7 +143,7 @@ pub enum MirrorError {
     #[error("reading the local log: {0}")]
     Local(String),
     /// The bucket's checkpoint is not this log's.
-    #[error("the bucket's checkpoint does not verify with this log's key ({0}); refusing to overwrite another log's mirror")]
+    #[error("the bucket's checkpoint does not verify with this log's key ({0}); refusing to overwrite another log's replica")]
     NotThisLog(String),
     /// The bucket holds a larger tree than this log has published.
     #[error("the bucket holds a checkpoint of {remote} entries, ahead of this log's {local}; refusing to roll it back")]
@@ -178,8 +178,8 @@ pub struct RoundReport {
     pub skipped: u64,
 }
 
-/// A mirror of one log in one bucket.
-pub struct Mirror {
+/// A replica of one log in one bucket.
+pub struct Replica {
     objects: Arc<dyn ObjectStore>,
     prefix: String,
     log: VerifierKey,
@@ -189,22 +189,22 @@ pub struct Mirror {
     fresh: bool,
 }
 
-impl std::fmt::Debug for Mirror {
+impl std::fmt::Debug for Replica {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mirror")
+        f.debug_struct("Replica")
             .field("objects", &self.objects.to_string())
             .field("prefix", &self.prefix)
             .finish_non_exhaustive()
     }
 }
 
-impl Mirror {
-    /// A mirror in the S3 bucket `config` names, for the log `log` verifies.
+impl Replica {
+    /// A replica in the S3 bucket `config` names, for the log `log` verifies.
     ///
     /// # Errors
-    /// [`MirrorError::Url`] or [`MirrorError::Store`] if the client cannot
+    /// [`ReplicaError::Url`] or [`ReplicaError::Store`] if the client cannot
     /// be built.
-    pub fn s3(config: &MirrorConfig, log: VerifierKey) -> Result<Self, MirrorError> {
+    pub fn s3(config: &ReplicaConfig, log: VerifierKey) -> Result<Self, ReplicaError> {
         let (bucket, prefix) = config.bucket_and_prefix()?;
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
         if let Some(endpoint) = &config.endpoint {
@@ -223,7 +223,7 @@ impl Mirror {
         ))
     }
 
-    /// A mirror in any object store, under `prefix`.
+    /// A replica in any object store, under `prefix`.
     #[must_use]
     pub fn new(
         objects: Arc<dyn ObjectStore>,
@@ -252,17 +252,17 @@ impl Mirror {
     /// size. `None` if the bucket holds none.
     ///
     /// # Errors
-    /// [`MirrorError::Store`], or [`MirrorError::NotThisLog`].
+    /// [`ReplicaError::Store`], or [`ReplicaError::NotThisLog`].
     pub async fn remote_checkpoint(
         &self,
-    ) -> Result<Option<(Vec<u8>, minhbach_ledger::checkpoint::Checkpoint)>, MirrorError> {
+    ) -> Result<Option<(Vec<u8>, minhbach_ledger::checkpoint::Checkpoint)>, ReplicaError> {
         let bytes = match self.objects.get(&self.key("checkpoint")).await {
             Ok(got) => got.bytes().await?.to_vec(),
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         let signed = open_checkpoint(&bytes, &self.log, &[])
-            .map_err(|e| MirrorError::NotThisLog(e.to_string()))?;
+            .map_err(|e| ReplicaError::NotThisLog(e.to_string()))?;
         Ok(Some((bytes, signed.checkpoint().clone())))
     }
 
@@ -271,14 +271,14 @@ impl Mirror {
     /// `api/v1/log`.
     ///
     /// # Errors
-    /// [`MirrorError`]; the bucket's checkpoint is then unchanged, and the
+    /// [`ReplicaError`]; the bucket's checkpoint is then unchanged, and the
     /// next round lists what this one may have written before it failed.
     pub async fn round(
         &mut self,
         store: &Arc<RocksStore>,
         signed: &[u8],
         log_info: &[u8],
-    ) -> Result<RoundReport, MirrorError> {
+    ) -> Result<RoundReport, ReplicaError> {
         let result = self.try_round(store, signed, log_info).await;
         self.fresh = result.is_err();
         result
@@ -289,9 +289,9 @@ impl Mirror {
         store: &Arc<RocksStore>,
         signed: &[u8],
         log_info: &[u8],
-    ) -> Result<RoundReport, MirrorError> {
+    ) -> Result<RoundReport, ReplicaError> {
         let latest = open_checkpoint(signed, &self.log, &[])
-            .map_err(|e| MirrorError::Local(format!("the checkpoint to mirror: {e}")))?
+            .map_err(|e| ReplicaError::Local(format!("the checkpoint to replicate: {e}")))?
             .checkpoint()
             .clone();
         let n = latest.size();
@@ -307,12 +307,12 @@ impl Mirror {
                 return Ok(report);
             }
             if m > n {
-                return Err(MirrorError::BucketAhead {
+                return Err(ReplicaError::BucketAhead {
                     remote: m,
                     local: n,
                 });
             }
-            let fork = MirrorError::Fork {
+            let fork = ReplicaError::Fork {
                 remote: m,
                 local: n,
             };
@@ -325,8 +325,8 @@ impl Mirror {
                 let reader = Arc::clone(store);
                 let proof = tokio::task::spawn_blocking(move || consistency_proof(&*reader, m, n))
                     .await
-                    .map_err(|e| MirrorError::Local(e.to_string()))?
-                    .map_err(|e| MirrorError::Local(e.to_string()))?;
+                    .map_err(|e| ReplicaError::Local(e.to_string()))?
+                    .map_err(|e| ReplicaError::Local(e.to_string()))?;
                 if verify_consistency(m, n, &proof, &root_m, &root_n).is_err() {
                     return Err(fork);
                 }
@@ -349,8 +349,8 @@ impl Mirror {
                     .collect::<Result<Vec<_>, _>>()
             })
             .await
-            .map_err(|e| MirrorError::Local(e.to_string()))?
-            .map_err(|e| MirrorError::Local(format!("{e:?}")))?;
+            .map_err(|e| ReplicaError::Local(e.to_string()))?
+            .map_err(|e| ReplicaError::Local(format!("{e:?}")))?;
             let mut puts = Vec::with_capacity(tiles.len());
             for (path, body) in tiles {
                 let name = path.to_string();
@@ -398,7 +398,7 @@ impl Mirror {
         &self,
         size: u64,
         target: u64,
-    ) -> Result<HashMap<String, u64>, MirrorError> {
+    ) -> Result<HashMap<String, u64>, ReplicaError> {
         let mut present = HashMap::new();
         let mut kinds: Vec<TileKind> = vec![TileKind::Entries];
         // Tile level L holds the tree's nodes at height 8·L: there are some
@@ -426,7 +426,7 @@ impl Mirror {
                 self.objects.list(Some(&prefix))
             } else {
                 let last = TilePath::new(kind, full - 1, TILE_WIDTH)
-                    .map_err(|e| MirrorError::Local(e.to_string()))?;
+                    .map_err(|e| ReplicaError::Local(e.to_string()))?;
                 let offset = self.key(&last.to_string());
                 self.objects.list_with_offset(Some(&prefix), &offset)
             };
@@ -452,7 +452,7 @@ impl Mirror {
         body: Vec<u8>,
         cache: &'static str,
         content_type: &'static str,
-    ) -> Result<(), MirrorError> {
+    ) -> Result<(), ReplicaError> {
         let mut attributes = Attributes::new();
         attributes.insert(Attribute::CacheControl, cache.into());
         attributes.insert(Attribute::ContentType, content_type.into());
@@ -467,13 +467,13 @@ impl Mirror {
     }
 }
 
-/// Mirrors the published checkpoint of `state` whenever it changes, looking
+/// Replicates the published checkpoint of `state` whenever it changes, looking
 /// every `interval`, until the process ends. A failed round is logged,
 /// counted in the metrics and retried with a growing backoff (at most a
 /// minute); nothing in the bucket is lost meanwhile.
-pub async fn follow(mut mirror: Mirror, state: crate::AppState, interval: Duration) {
+pub async fn follow(mut replica: Replica, state: crate::AppState, interval: Duration) {
     const MAX_BACKOFF: Duration = Duration::from_secs(60);
-    let mut mirrored: Option<Vec<u8>> = None;
+    let mut replicated: Option<Vec<u8>> = None;
     let mut wait = Duration::ZERO;
     // The wait after a failed round: twice the last one, at most a minute.
     let mut backoff = interval;
@@ -485,15 +485,15 @@ pub async fn follow(mut mirror: Mirror, state: crate::AppState, interval: Durati
             Ok(Ok(Some(latest))) => latest,
             Ok(Ok(None)) => continue,
             Ok(Err(e)) => {
-                tracing::warn!(target: "minhbach_server::mirror", error = ?e, "cannot read the published checkpoint");
+                tracing::warn!(target: "minhbach_server::replica", error = ?e, "cannot read the published checkpoint");
                 continue;
             }
             Err(e) => {
-                tracing::warn!(target: "minhbach_server::mirror", error = %e, "cannot read the published checkpoint");
+                tracing::warn!(target: "minhbach_server::replica", error = %e, "cannot read the published checkpoint");
                 continue;
             }
         };
-        if mirrored.as_deref() == Some(latest.signed.as_slice()) {
+        if replicated.as_deref() == Some(latest.signed.as_slice()) {
             continue;
         }
         let size = latest.checkpoint.size();
@@ -506,27 +506,27 @@ pub async fn follow(mut mirror: Mirror, state: crate::AppState, interval: Durati
         let info = match serde_json::to_vec(&info) {
             Ok(info) => info,
             Err(e) => {
-                tracing::error!(target: "minhbach_server::mirror", error = %e, "cannot encode the log's metadata");
+                tracing::error!(target: "minhbach_server::replica", error = %e, "cannot encode the log's metadata");
                 continue;
             }
         };
         let started = Instant::now();
-        match mirror.round(state.store(), &latest.signed, &info).await {
+        match replica.round(state.store(), &latest.signed, &info).await {
             Ok(report) => {
-                state.metrics().record_mirror(
+                state.metrics().record_replica(
                     report.to,
                     report.written,
                     report.bytes,
                     report.skipped,
                     started.elapsed(),
                 );
-                tracing::info!(target: "minhbach_server::mirror", from = report.from, to = report.to, written = report.written, skipped = report.skipped, bytes = report.bytes, "mirrored");
-                mirrored = Some(latest.signed.clone());
+                tracing::info!(target: "minhbach_server::replica", from = report.from, to = report.to, written = report.written, skipped = report.skipped, bytes = report.bytes, "replicated");
+                replicated = Some(latest.signed.clone());
                 backoff = interval;
             }
             Err(e) => {
-                state.metrics().record_mirror_error();
-                tracing::warn!(target: "minhbach_server::mirror", error = %e, "mirror round failed; retrying");
+                state.metrics().record_replica_error();
+                tracing::warn!(target: "minhbach_server::replica", error = %e, "replica round failed; retrying");
                 backoff = (backoff * 2).min(MAX_BACKOFF);
                 wait = backoff;
             }
@@ -534,10 +534,10 @@ pub async fn follow(mut mirror: Mirror, state: crate::AppState, interval: Durati
     }
 }
 
-/// Why `minhbach-server publish` failed.
+/// Why `minhbach-server replicate` failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum PublishOnceError {
+pub enum ReplicateOnceError {
     /// The data directory cannot be opened.
     #[error(transparent)]
     DataDir(#[from] crate::datadir::DataDirError),
@@ -545,11 +545,11 @@ pub enum PublishOnceError {
     #[error("reading the published checkpoint: {0}")]
     Checkpoint(String),
     /// The log has published nothing yet.
-    #[error("the log has no published checkpoint yet: nothing to mirror")]
+    #[error("the log has no published checkpoint yet: nothing to replicate")]
     Empty,
     /// The round failed.
     #[error(transparent)]
-    Mirror(#[from] MirrorError),
+    Replica(#[from] ReplicaError),
     /// The metadata cannot be encoded.
     #[error("encoding the log's metadata: {0}")]
     Encode(#[from] serde_json::Error),
@@ -560,17 +560,17 @@ pub enum PublishOnceError {
 /// `witnesses` in its metadata.
 ///
 /// # Errors
-/// [`PublishOnceError`]; the bucket's checkpoint is then unchanged.
-pub async fn publish_once(
+/// [`ReplicateOnceError`]; the bucket's checkpoint is then unchanged.
+pub async fn replicate_once(
     data: &std::path::Path,
-    config: &MirrorConfig,
+    config: &ReplicaConfig,
     witnesses: &crate::witness::WitnessPolicy,
-) -> Result<RoundReport, PublishOnceError> {
-    let (store, signer) = crate::demo::open_existing(data)?;
+) -> Result<RoundReport, ReplicateOnceError> {
+    let (store, signer) = crate::datadir::DataDir::new(data).open_existing()?;
     let verifier = signer.verifier();
     let latest = last_published(&store, &verifier)
-        .map_err(|e| PublishOnceError::Checkpoint(e.to_string()))?
-        .ok_or(PublishOnceError::Empty)?;
+        .map_err(|e| ReplicateOnceError::Checkpoint(e.to_string()))?
+        .ok_or(ReplicateOnceError::Empty)?;
     let info = LogInfo::new(
         &verifier,
         witnesses,
@@ -578,6 +578,6 @@ pub async fn publish_once(
         latest.checkpoint.size(),
     );
     let info = serde_json::to_vec(&info)?;
-    let mut mirror = Mirror::s3(config, verifier)?;
-    Ok(mirror.round(&store, &latest.signed, &info).await?)
+    let mut replica = Replica::s3(config, verifier)?;
+    Ok(replica.round(&store, &latest.signed, &info).await?)
 }

@@ -1,8 +1,11 @@
 //! A small realistic world for the rules tests, property tests, golden vectors
-//! and the benchmark: genesis with a 2-of-3 governance quorum, signer keys of
-//! every role, the Typhoon Yagi campaign (post-2025 Lào Cai codes), a Hà Nội
-//! fund, a registered Vietcombank account, one enrolled household, one donation.
-#![allow(dead_code, missing_docs, unreachable_pub)]
+//! and the benchmarks (the ledger's, the auditor's, and the end-to-end audit
+//! tests): genesis with a 2-of-3 governance quorum, signer keys of every role
+//! (fixed seeds, so the golden vectors never change), the Typhoon Yagi
+//! campaign (post-2025 Lào Cai codes), a Hà Nội fund, a registered
+//! Vietcombank account, one enrolled household, one donation. The statements
+//! are applied to the rules' state in memory ([`World::submit`]), with no log
+//! and no server: the demo log's history is [`crate::history`].
 
 use std::collections::BTreeMap;
 
@@ -16,12 +19,19 @@ use minhbach_ledger::statement::{Commitment, Digest, PublicKey, Statement};
 use minhbach_ledger::trace::TraceIndex;
 use serde_json::{json, Value};
 
+/// The Typhoon Yagi campaign.
 pub const YAGI: &str = "yagi-2024";
+/// The Hà Nội fund.
 pub const HANOI: &str = "hanoi-fund";
+/// Lào Cai province.
 pub const LAO_CAI: &str = "15";
+/// A ward of Lào Cai, where households are enrolled.
 pub const LAO_CAI_WARD: &str = "15-02647";
+/// Another ward of Lào Cai.
 pub const CAM_DUONG: &str = "15-02671";
+/// A ward of Hà Nội.
 pub const BA_DINH: &str = "01-00004";
+/// A commune code from before the 2025 reorganisation.
 pub const OLD_DUYEN_HAI: &str = "pre2025:10-080-02635";
 
 /// The names of the signers of the world, with the seed of their key.
@@ -39,13 +49,19 @@ pub const SIGNERS: &[(&str, u8)] = &[
     ("stranger", 99),
 ];
 
+/// A signer of the world.
 pub struct Signer {
+    /// The private key.
     pub sk: SigningKey,
+    /// The public key.
     pub pk: PublicKey,
+    /// Its key id.
     pub id: KeyId,
 }
 
 impl Signer {
+    /// The signer whose key is 32 bytes of `seed`.
+    #[must_use]
     pub fn new(seed: u8) -> Self {
         let sk = SigningKey::from_bytes(&[seed; 32]);
         let pk = PublicKey(sk.verifying_key().to_bytes());
@@ -58,6 +74,7 @@ impl Signer {
 }
 
 /// A beneficiary commitment from a fixed salt and a made-up identifier.
+#[must_use]
 pub fn person(n: u32) -> Commitment {
     Commitment::compute(&[42u8; 32], format!("0791{n:08}").as_bytes())
 }
@@ -66,13 +83,20 @@ pub fn person(n: u32) -> Commitment {
 /// signers, and optional overrides of the entry.
 #[derive(Clone, Debug)]
 pub struct Step {
+    /// The statement.
     pub json: Value,
+    /// The names of its signers (of [`SIGNERS`]).
     pub signers: Vec<&'static str>,
+    /// When it is logged (default: a second after the last entry).
     pub logged_at: Option<DateTime<Utc>>,
+    /// Its index (default: the next one).
     pub index: Option<u64>,
+    /// The payload bytes, instead of `json`.
     pub raw: Option<Vec<u8>>,
 }
 
+/// A step with no overrides.
+#[must_use]
 pub fn step(json: Value, signers: &[&'static str]) -> Step {
     Step {
         json,
@@ -83,23 +107,41 @@ pub fn step(json: Value, signers: &[&'static str]) -> Step {
     }
 }
 
+/// The rules' state after a list of steps, and what it took.
 pub struct World {
+    /// The rules' state.
     pub state: State,
+    /// Where every donation went.
     pub trace: TraceIndex,
+    /// The signers, by name.
     pub signers: BTreeMap<&'static str, Signer>,
+    /// Every accepted entry.
     pub entries: Vec<VerifiedEntry>,
     /// Leaf bytes of every accepted entry (only when `sign` is on).
     pub leaves: Vec<Vec<u8>>,
+    /// The time of the last entry.
     pub now: DateTime<Utc>,
+    /// Whether entries are signed envelopes in leaves (slower) or bare
+    /// payloads.
     pub sign: bool,
     counter: u64,
 }
 
+/// The world's start: 2024-09-10 01:00 UTC.
+#[must_use]
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 9, 10, 1, 0, 0).single().unwrap()
 }
 
+impl Default for World {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl World {
+    /// No entries yet.
+    #[must_use]
     pub fn empty(sign: bool) -> Self {
         Self {
             state: State::new(),
@@ -113,11 +155,17 @@ impl World {
         }
     }
 
-    /// The standard world (see the module docs).
+    /// The standard world (see the module docs), unsigned.
+    #[must_use]
     pub fn new() -> Self {
         Self::build(false)
     }
 
+    /// The standard world, signed if `sign`.
+    ///
+    /// # Panics
+    /// If the rules refuse a base step.
+    #[must_use]
     pub fn build(sign: bool) -> Self {
         let mut w = Self::empty(sign);
         for s in base_steps(&w) {
@@ -126,20 +174,28 @@ impl World {
         w
     }
 
+    /// The signer `name`.
+    #[must_use]
     pub fn key(&self, name: &str) -> &Signer {
         &self.signers[name]
     }
 
+    /// The public key of `name`, in base64.
+    #[must_use]
     pub fn pk(&self, name: &str) -> String {
         self.key(name).pk.to_base64()
     }
 
+    /// A new statement id.
     pub fn next_id(&mut self) -> String {
         self.counter += 1;
         format!("s-{:05}", self.counter)
     }
 
     /// Fills `id` and `time`, returns the payload bytes.
+    ///
+    /// # Panics
+    /// Never: a JSON value serialises.
     pub fn payload(&mut self, s: &Step, logged_at: DateTime<Utc>) -> Vec<u8> {
         if let Some(raw) = &s.raw {
             return raw.clone();
@@ -160,6 +216,12 @@ impl World {
     }
 
     /// Builds the entry for a step without applying it.
+    ///
+    /// # Errors
+    /// The [`Rejection`] of a statement that does not parse.
+    ///
+    /// # Panics
+    /// If a signer is not of [`SIGNERS`].
     pub fn entry(&mut self, s: &Step) -> Result<(VerifiedEntry, Option<Vec<u8>>), Rejection> {
         let logged_at = s.logged_at.unwrap_or(self.now + Duration::seconds(1));
         let payload = self.payload(s, logged_at);
@@ -193,6 +255,9 @@ impl World {
     }
 
     /// Applies a step; on success records it and moves the clock.
+    ///
+    /// # Errors
+    /// The rules' [`Rejection`].
     pub fn submit(&mut self, s: Step) -> Result<Effects, Rejection> {
         let (e, leaf) = self.entry(&s)?;
         let effects = self.state.apply(&e)?;
@@ -205,6 +270,10 @@ impl World {
         Ok(effects)
     }
 
+    /// Applies a step the rules must accept; returns its index.
+    ///
+    /// # Panics
+    /// If the rules refuse it.
     pub fn ok(&mut self, s: Step) -> u64 {
         let what = s.json.clone();
         match self.submit(s) {
@@ -213,20 +282,29 @@ impl World {
         }
     }
 
+    /// The last entry.
+    ///
+    /// # Panics
+    /// If there is none.
+    #[must_use]
     pub fn last(&self) -> &VerifiedEntry {
         self.entries.last().unwrap()
     }
 
+    /// A reference to entry `index`, as statements carry it.
+    #[must_use]
     pub fn entry_ref(&self, index: u64) -> Value {
         json!({"index": index, "leaf_hash": self.entries[index as usize].leaf_hash.to_hex()})
     }
 
     // Common statements.
 
+    /// A donation of `amount` ₫ to Yagi, bank reference `r`; its index.
     pub fn donation(&mut self, amount: u64, r: &str) -> u64 {
         self.ok(donation(YAGI, amount, r))
     }
 
+    /// A disbursement of `amount` ₫ from Yagi to household `who`; its index.
     pub fn disburse(&mut self, amount: u64, who: u32) -> u64 {
         self.ok(disbursement(YAGI, amount, who, &["a1"]))
     }
@@ -293,14 +371,27 @@ pub fn relief_flow(w: &mut World, n: usize) {
     }
 }
 
+/// `s` as a slug.
+///
+/// # Panics
+/// If it is not one.
+#[must_use]
 pub fn slug(s: &str) -> minhbach_ledger::statement::Slug {
     serde_json::from_value(json!(s)).unwrap()
 }
 
+/// `s` as an asset code.
+///
+/// # Panics
+/// If it is not one.
+#[must_use]
 pub fn asset(s: &str) -> minhbach_ledger::statement::Asset {
     serde_json::from_value(json!(s)).unwrap()
 }
 
+/// A donation step of `amount` ₫ to `campaign` (Yagi or the Hà Nội fund),
+/// bank reference `r`, signed by the campaign's intake clerk.
+#[must_use]
 pub fn donation(campaign: &str, amount: u64, r: &str) -> Step {
     let (account, signer) = if campaign == YAGI {
         ("vcb-1", "intake")
@@ -316,6 +407,8 @@ pub fn donation(campaign: &str, amount: u64, r: &str) -> Step {
     )
 }
 
+/// A disbursement step of `amount` ₫ from `campaign` to household `who`.
+#[must_use]
 pub fn disbursement(campaign: &str, amount: u64, who: u32, signers: &[&'static str]) -> Step {
     step(
         json!({"type": "disbursement", "campaign": campaign, "amount": amount, "asset": "VND",

@@ -1,8 +1,8 @@
-//! The object-storage mirror against a real S3 API (a local moto server):
-//! `minhbach-server publish` killed mid-way and resumed, with no gap and
+//! The object-storage replica against a real S3 API (a local moto server):
+//! `minhbach-server replicate` killed mid-way and resumed, with no gap and
 //! nothing written twice; the bucket audited through its public URL alone by
 //! the auditor; buckets of another log, of a fork or of a larger tree refused
-//! and left as they were; and `serve --mirror` following the log as it grows.
+//! and left as they were; and `serve --replica` following the log as it grows.
 
 #[path = "support/load.rs"]
 mod load;
@@ -29,13 +29,13 @@ use minhbach_server::datadir::DataDir;
 use load::{agent, donation, get_bytes, get_json, intake_key, post_batch, Server};
 use s3::{CREDENTIALS, S3};
 
-const BUCKET: &str = "minhbach-mirror";
+const BUCKET: &str = "minhbach-replica";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-/// `minhbach-server publish` with the test bucket's credentials.
-fn publish_command(data: &Path, config: &Path) -> Command {
+/// `minhbach-server replicate` with the test bucket's credentials.
+fn replicate_command(data: &Path, config: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_minhbach-server"));
-    cmd.args(["publish", "--data"])
+    cmd.args(["replicate", "--data"])
         .arg(data)
         .arg("--config")
         .arg(config)
@@ -44,23 +44,29 @@ fn publish_command(data: &Path, config: &Path) -> Command {
     cmd
 }
 
-fn publish(data: &Path, config: &Path) -> Output {
-    publish_command(data, config)
+fn replicate(data: &Path, config: &Path) -> Output {
+    replicate_command(data, config)
         .output()
-        .expect("run minhbach-server publish")
+        .expect("run minhbach-server replicate")
 }
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A config file mirroring to `prefix` of the test bucket.
-fn mirror_config(dir: &Path, name: &str, s3: &S3, prefix: &str, extra: &str) -> std::path::PathBuf {
+/// A config file replicating to `prefix` of the test bucket.
+fn replica_config(
+    dir: &Path,
+    name: &str,
+    s3: &S3,
+    prefix: &str,
+    extra: &str,
+) -> std::path::PathBuf {
     let path = dir.join(name);
     std::fs::write(
         &path,
         format!(
-            "[mirror]\nurl = \"s3://{BUCKET}/{prefix}\"\nendpoint = \"{}\"\n{extra}",
+            "[replica]\nurl = \"s3://{BUCKET}/{prefix}\"\nendpoint = \"{}\"\n{extra}",
             s3.endpoint
         ),
     )
@@ -68,11 +74,11 @@ fn mirror_config(dir: &Path, name: &str, s3: &S3, prefix: &str, extra: &str) -> 
     path
 }
 
-/// `(written, bytes, already there)` from publish's summary line.
+/// `(written, bytes, already there)` from replicate's summary line.
 fn summary(stdout: &str) -> (u64, u64, u64) {
     let line = stdout
         .lines()
-        .find(|l| l.starts_with("Published entries"))
+        .find(|l| l.starts_with("Replicated entries"))
         .unwrap_or_else(|| panic!("no summary in {stdout:?}"));
     let number_before = |word: &str| -> u64 {
         let head = &line[..line
@@ -130,14 +136,14 @@ fn grow(server: &Server, data: &Path, run: u16, n: u64) {
 }
 
 #[test]
-fn killed_publish_resumes_the_bucket_audits_forks_are_refused_and_serve_follows() {
+fn killed_replicate_resumes_the_bucket_audits_forks_are_refused_and_serve_follows() {
     let s3 = S3::start();
     s3.create_public_bucket(BUCKET);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let data_arg = data.to_str().unwrap().to_owned();
 
-    // A demo log, grown so that publishing it takes many objects.
+    // A demo log, grown so that replicating it takes many objects.
     let server = Server::start(&["demo", "--data", &data_arg]);
     grow(&server, &data, 1, 20_000);
     let served = get_bytes(&agent(Duration::from_secs(10)), &server.url, "/checkpoint").unwrap();
@@ -151,8 +157,8 @@ fn killed_publish_resumes_the_bucket_audits_forks_are_refused_and_serve_follows(
     assert!(expected.len() > 150, "{} objects", expected.len());
 
     // 1. Killed mid-way: one upload at a time, killed once 20 objects are in.
-    let slow = mirror_config(dir.path(), "slow.toml", &s3, "demo", "jobs = 1\n");
-    let mut child = publish_command(&data, &slow)
+    let slow = replica_config(dir.path(), "slow.toml", &s3, "demo", "jobs = 1\n");
+    let mut child = replicate_command(&data, &slow)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -161,9 +167,9 @@ fn killed_publish_resumes_the_bucket_audits_forks_are_refused_and_serve_follows(
     while s3.list(BUCKET, "demo").len() < 20 {
         assert!(
             child.try_wait().unwrap().is_none(),
-            "publish finished before it could be killed"
+            "replicate finished before it could be killed"
         );
-        assert!(Instant::now() < deadline, "publish wrote nothing");
+        assert!(Instant::now() < deadline, "replicate wrote nothing");
         std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().unwrap();
@@ -191,8 +197,8 @@ fn killed_publish_resumes_the_bucket_audits_forks_are_refused_and_serve_follows(
     );
 
     // 2. Resumed: what is there is not written again, and nothing is missing.
-    let config = mirror_config(dir.path(), "mirror.toml", &s3, "demo", "");
-    let out = publish(&data, &config);
+    let config = replica_config(dir.path(), "replica.toml", &s3, "demo", "");
+    let out = replicate(&data, &config);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let (written, bytes, skipped) = summary(&text(&out.stdout));
     assert_eq!(skipped, left_tiles.len() as u64, "{}", text(&out.stdout));
@@ -238,7 +244,7 @@ fn killed_publish_resumes_the_bucket_audits_forks_are_refused_and_serve_follows(
     assert_eq!(info["tree_size"], n);
 
     // Again: the bucket is up to date, nothing is written.
-    let again = publish(&data, &config);
+    let again = replicate(&data, &config);
     assert!(again.status.success(), "{}", text(&again.stderr));
     assert!(
         text(&again.stdout).contains("nothing written"),
@@ -302,8 +308,8 @@ fn killed_publish_resumes_the_bucket_audits_forks_are_refused_and_serve_follows(
 
     refusals(&s3, dir.path(), &data, &verifier, n);
 
-    // 4. `serve --mirror`: the bucket follows the log as it grows.
-    let following = mirror_config(
+    // 4. `serve --replica`: the bucket follows the log as it grows.
+    let following = replica_config(
         dir.path(),
         "follow.toml",
         &s3,
@@ -326,15 +332,15 @@ fn killed_publish_resumes_the_bucket_audits_forks_are_refused_and_serve_follows(
     assert!(n2 >= n + 1_000);
     let deadline = Instant::now() + Duration::from_secs(60);
     while s3.get(BUCKET, "demo/checkpoint").unwrap().body != now {
-        assert!(Instant::now() < deadline, "the mirror did not catch up");
+        assert!(Instant::now() < deadline, "the replica did not catch up");
         std::thread::sleep(Duration::from_millis(50));
     }
     let metrics = get_json_text(&server.url, "/metrics");
     assert!(
-        metrics.contains(&format!("minhbach_mirror_size {n2}")),
+        metrics.contains(&format!("minhbach_replica_size {n2}")),
         "{metrics}"
     );
-    assert!(metrics.contains("minhbach_mirror_errors_total 0"));
+    assert!(metrics.contains("minhbach_replica_errors_total 0"));
     let keys: BTreeSet<String> = s3
         .list(BUCKET, "demo")
         .into_iter()
@@ -410,9 +416,9 @@ fn refusals(s3: &S3, dir: &Path, data: &Path, verifier: &VerifierKey, n: u64) {
         ),
     ] {
         s3.put(BUCKET, &format!("{prefix}/checkpoint"), &checkpoint);
-        let config = mirror_config(dir, &format!("{prefix}.toml"), s3, prefix, "");
-        let out = publish(data, &config);
-        assert!(!out.status.success(), "{prefix}: publish must refuse");
+        let config = replica_config(dir, &format!("{prefix}.toml"), s3, prefix, "");
+        let out = replicate(data, &config);
+        assert!(!out.status.success(), "{prefix}: replicate must refuse");
         assert!(
             text(&out.stderr).contains(want),
             "{prefix}: {}",
