@@ -30,6 +30,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use minhbach_ledger::api::DryRun;
 use minhbach_ledger::envelope::Envelope;
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::merkle::leaf_hash;
@@ -123,15 +124,6 @@ struct Success {
     accepted: Accepted,
     #[serde(skip_serializing_if = "Option::is_none")]
     receipt: Option<serde_json::Value>,
-}
-
-#[derive(Serialize)]
-struct DryRun {
-    ok: bool,
-    statement_id: String,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    signers: Vec<String>,
 }
 
 /// The request body: one envelope or many.
@@ -373,7 +365,7 @@ fn dry_run(
             Ok(DryRun {
                 ok: true,
                 statement_id,
-                kind,
+                kind: kind.to_owned(),
                 signers: signers.iter().map(ToString::to_string).collect(),
             })
         })
