@@ -12,8 +12,8 @@ step() { printf '\n== %s\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all --check
 
-step "independence: the auditor and the CLI never link RocksDB, axum or the server"
-for pkg in minhbach-auditor minhbach-cli; do
+step "independence: the auditor, the witness and the CLI never link RocksDB, axum or the server"
+for pkg in minhbach-auditor minhbach-witness minhbach-cli; do
   tree="$(cargo tree --locked -p "$pkg" -e normal --prefix none)"
   if grep -E '^(rocksdb|librocksdb-sys|axum|minhbach-server) ' <<<"$tree"; then
     echo "FAIL: $pkg depends on the crates above" >&2
@@ -38,7 +38,7 @@ cargo deny --locked --log-level error check licenses bans sources
 step "cargo clippy (workspace, all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Per package too, so that feature unification cannot hide a leak.
-for pkg in minhbach-ledger minhbach-auditor minhbach-cli; do
+for pkg in minhbach-ledger minhbach-auditor minhbach-witness minhbach-cli; do
   cargo clippy -p "$pkg" --all-targets --locked -- -D warnings
 done
 

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use minhbach_ledger::api::Lookup;
 use minhbach_ledger::checkpoint::Checkpoint;
 use minhbach_ledger::merkle::{leaf_hash, Hash};
 use minhbach_ledger::policy::Policy;
@@ -599,7 +600,8 @@ pub fn trace(
     })?;
     if let Some(path) = lookup {
         let server = fetcher.json(&path)?;
-        if server.get("index").and_then(serde_json::Value::as_u64) != Some(index) {
+        let named = serde_json::from_value::<Lookup>(server.clone()).map(|l| l.index);
+        if named.ok() != Some(index) {
             return Err(AuditError::ServerDisagrees {
                 what: "lookup",
                 server: Box::new(server),

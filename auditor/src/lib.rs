@@ -11,9 +11,10 @@
 //! - [`check`]: prove a log consistent with the last checkpoint it saw (cron);
 //! - [`full`]: download every tile and entry bundle, recompute the root,
 //!   verify every signature, replay every rule ([`replay`]) and write reports
-//!   with anomalies ([`report`]); [`full::trace`] and [`export`] build on it;
-//! - [`witness`]: a C2SP tlog-witness that cosigns only consistent
-//!   checkpoints, with durable state.
+//!   with anomalies ([`report`]); [`full::trace`] and [`export`] build on it.
+//!
+//! The C2SP tlog-witness is a deployable of its own (`minhbach-witness`); it
+//! shares this crate's durable file replacement ([`durable`]).
 //!
 //! What it does **not** do: it never links RocksDB, axum or the server, never
 //! trusts the operator's storage or proof endpoints (proofs are computed from
@@ -34,7 +35,6 @@ pub mod replay;
 pub mod report;
 pub mod snapshot;
 pub mod tiles;
-pub mod witness;
 
 pub use fetch::{FetchError, Fetcher};
 pub use replay::ReplayError;

@@ -4,7 +4,6 @@
 //! verification (proven bad or not what it claims), 2 usage, network or I/O
 //! error.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -14,13 +13,10 @@ use clap::{Args, Parser, Subcommand};
 use minhbach_auditor::check::{check, CheckOutcome};
 use minhbach_auditor::full::{full, trace, write_json, FullOptions, Selector};
 use minhbach_auditor::report::Thresholds;
-use minhbach_auditor::witness::Witness;
 use minhbach_auditor::{
     export, load_policy, verify_checkpoint, verify_receipt, verify_receipt_online, AuditError,
     Fetcher,
 };
-use minhbach_ledger::cosignature::Cosigner;
-use minhbach_ledger::note::{KeyName, VerifierKey};
 use minhbach_ledger::policy::Policy;
 
 /// Verify a minhbach log, its receipts and checkpoints without trusting the
@@ -146,48 +142,6 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         jobs: usize,
     },
-    /// A C2SP tlog-witness.
-    Witness {
-        #[command(subcommand)]
-        command: WitnessCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum WitnessCommand {
-    /// Serve POST /add-checkpoint.
-    Serve {
-        /// The address to listen on.
-        #[arg(long, default_value = "127.0.0.1:7380")]
-        listen: String,
-        /// The witness's private key file (from `witness key new`).
-        #[arg(long)]
-        key: PathBuf,
-        /// The witness's state file.
-        #[arg(long)]
-        state: PathBuf,
-        /// The verifier key of each log to witness.
-        #[arg(long = "log", required = true)]
-        logs: Vec<String>,
-    },
-    /// Manage the witness key.
-    Key {
-        #[command(subcommand)]
-        command: KeyCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum KeyCommand {
-    /// Make a new witness key; prints its verifier key.
-    New {
-        /// The witness's name (e.g. witness.example.org).
-        #[arg(long)]
-        name: String,
-        /// The private key file to create (never overwritten).
-        #[arg(long)]
-        out: PathBuf,
-    },
 }
 
 type Failure = (u8, anyhow::Error);
@@ -213,95 +167,28 @@ fn policy(p: &Path) -> Result<Policy, Failure> {
 
 fn run(cli: Cli) -> Result<Option<String>, Failure> {
     match cli.command {
-        Command::Receipt {
-            file,
-            policy: p,
-            url,
-        } => {
-            let policy = policy(&p.policy)?;
-            let bytes = read(&file)?;
-            let (v, today) = match url {
-                None => (verify_receipt(&bytes, &policy).map_err(verdict)?, None),
-                Some(url) => {
-                    let (v, today) = verify_receipt_online(&bytes, &policy, &Fetcher::new(&url))
-                        .map_err(verdict)?;
-                    (v, Some(today.checkpoint().size()))
-                }
-            };
-            let cp = v.checkpoint().checkpoint();
-            let mut msg = format!(
-                "verified: entry {} (leaf hash {}) is in {} at size {}, root {}",
-                v.index(),
-                v.leaf_hash(),
-                cp.origin(),
-                v.tree_size(),
-                cp.root().to_base64()
-            );
-            if let Some(size) = today {
-                msg.push_str(&format!(
-                    "\nand that tree is a prefix of today's tree of size {size}"
-                ));
-            }
-            Ok(Some(msg))
-        }
-        Command::Checkpoint { file, policy: p } => {
-            let policy = policy(&p.policy)?;
-            let v = verify_checkpoint(&read(&file)?, &policy).map_err(verdict)?;
-            let cp = v.checkpoint();
-            Ok(Some(format!(
-                "verified: {} size {} root {}",
-                cp.origin(),
-                cp.size(),
-                cp.root().to_base64()
-            )))
-        }
+        Command::Receipt { file, policy, url } => receipt(&file, &policy, url.as_deref()),
+        Command::Checkpoint { file, policy } => checkpoint(&file, &policy),
         Command::Check {
             url,
-            policy: p,
+            policy,
             state,
             evidence,
             verbose,
-        } => {
-            let policy = policy(&p.policy)?;
-            match check(&Fetcher::new(&url), &policy, &state).map_err(verdict)? {
-                CheckOutcome::Misbehaviour(e) => {
-                    let path = evidence.unwrap_or_else(|| {
-                        let mut s = state.clone().into_os_string();
-                        s.push(".evidence.json");
-                        PathBuf::from(s)
-                    });
-                    write_json(&path, &e).map_err(verdict)?;
-                    Err((
-                        1,
-                        anyhow::anyhow!(
-                            "MISBEHAVIOUR ({}): {}; evidence written to {}",
-                            e.kind,
-                            e.explanation,
-                            path.display()
-                        ),
-                    ))
-                }
-                CheckOutcome::First { size } => {
-                    Ok(verbose.then(|| format!("verified: first checkpoint, size {size}")))
-                }
-                CheckOutcome::Verified { old_size, new_size } => Ok(verbose.then(|| {
-                    format!("verified: size {new_size} is consistent with size {old_size}")
-                })),
-                _ => Ok(None),
-            }
-        }
+        } => check_command(&url, &policy, &state, evidence, verbose),
         Command::Full {
             url,
-            policy: p,
+            policy,
             out,
             jobs,
             state,
             unacked_days,
             as_of,
-        } => {
-            let policy = policy(&p.policy)?;
-            let options = FullOptions {
-                out: out.clone(),
+        } => full_command(
+            &url,
+            &policy,
+            FullOptions {
+                out,
                 jobs,
                 state,
                 thresholds: Thresholds {
@@ -310,166 +197,199 @@ fn run(cli: Cli) -> Result<Option<String>, Failure> {
                         .unwrap_or_else(|| DateTime::<Utc>::from(std::time::SystemTime::now())),
                 },
                 progress: true,
-            };
-            let outcome = full(&Fetcher::new(&url), &policy, &options).map_err(verdict)?;
-            if let Some(why) = &outcome.not_resumed {
-                eprintln!("note: {why}; replayed from entry 0");
-            }
-            let r = &outcome.report;
-            if let Some(e) = &outcome.evidence {
-                return Err((
-                    1,
-                    anyhow::anyhow!(
-                        "MISBEHAVIOUR ({}): {}; evidence in {}",
-                        e.kind,
-                        e.explanation,
-                        out.join("evidence.json").display()
-                    ),
-                ));
-            }
-            if let Some(rej) = &r.rejection {
-                return Err((
-                    1,
-                    anyhow::anyhow!(
-                        "MISBEHAVIOUR: entry {} {}; report in {}",
-                        rej.index,
-                        rej.detail,
-                        out.display()
-                    ),
-                ));
-            }
-            let resumed = outcome
-                .resumed_from
-                .map(|n| format!(", replay resumed at entry {n}"))
-                .unwrap_or_default();
-            Ok(Some(format!(
-                "verified: {} entries of {}, {} signatures, root {}; {} anomalies; report in {} ({} files fetched, {} cached{resumed})",
-                r.tree_size,
-                r.origin,
-                r.signatures_verified,
-                r.root,
-                r.anomalies.len(),
-                out.display(),
-                outcome.fetched,
-                outcome.cached
-            )))
-        }
+            },
+        ),
         Command::Trace {
             url,
-            policy: p,
+            policy,
             reference,
             id,
             index,
             cache,
             jobs,
         } => {
-            let policy = policy(&p.policy)?;
             let selector = match (reference, id, index) {
-                (Some(r), _, _) => Selector::Ref(r),
-                (_, Some(i), _) => Selector::Id(i),
-                (_, _, Some(n)) => Selector::Index(n),
-                _ => return Err(usage(anyhow::anyhow!("give --ref, --id or --index"))),
+                (Some(r), _, _) => Some(Selector::Ref(r)),
+                (_, Some(i), _) => Some(Selector::Id(i)),
+                (_, _, Some(n)) => Some(Selector::Index(n)),
+                _ => None,
             };
-            let t = trace(
-                &Fetcher::new(&url),
-                &policy,
-                &selector,
-                cache.as_deref(),
-                jobs,
-            )
-            .map_err(verdict)?;
-            let pretty = serde_json::to_string_pretty(&t.trace).map_err(|e| usage(e.into()))?;
-            Ok(Some(format!(
-                "verified: the server's trace of donation {} matches the recomputed one\n{pretty}",
-                t.index
-            )))
+            trace_command(&url, &policy, selector, cache.as_deref(), jobs)
         }
         Command::Export {
             url,
-            policy: p,
+            policy,
             out,
             jobs,
-        } => {
-            let policy = p.as_deref().map(policy).transpose()?;
-            let o = export::export(&Fetcher::new(&url), policy.as_ref(), &out, jobs)
-                .map_err(verdict)?;
-            Ok(Some(format!(
-                "exported {} entries ({}) to {}",
-                o.entries,
-                o.by_type
-                    .iter()
-                    .map(|(k, v)| format!("{k}: {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+        } => export_command(&url, policy.as_deref(), &out, jobs),
+    }
+}
+
+/// `receipt`: verifies a receipt bundle offline; with `url`, also proves its
+/// checkpoint a prefix of today's tree.
+fn receipt(file: &Path, p: &PolicyArg, url: Option<&str>) -> Result<Option<String>, Failure> {
+    let policy = policy(&p.policy)?;
+    let bytes = read(file)?;
+    let (v, today) = match url {
+        None => (verify_receipt(&bytes, &policy).map_err(verdict)?, None),
+        Some(url) => {
+            let (v, today) =
+                verify_receipt_online(&bytes, &policy, &Fetcher::new(url)).map_err(verdict)?;
+            (v, Some(today.checkpoint().size()))
+        }
+    };
+    let cp = v.checkpoint().checkpoint();
+    let mut msg = format!(
+        "verified: entry {} (leaf hash {}) is in {} at size {}, root {}",
+        v.index(),
+        v.leaf_hash(),
+        cp.origin(),
+        v.tree_size(),
+        cp.root().to_base64()
+    );
+    if let Some(size) = today {
+        msg.push_str(&format!(
+            "\nand that tree is a prefix of today's tree of size {size}"
+        ));
+    }
+    Ok(Some(msg))
+}
+
+/// `checkpoint`: verifies a signed checkpoint under the policy.
+fn checkpoint(file: &Path, p: &PolicyArg) -> Result<Option<String>, Failure> {
+    let policy = policy(&p.policy)?;
+    let v = verify_checkpoint(&read(file)?, &policy).map_err(verdict)?;
+    let cp = v.checkpoint();
+    Ok(Some(format!(
+        "verified: {} size {} root {}",
+        cp.origin(),
+        cp.size(),
+        cp.root().to_base64()
+    )))
+}
+
+/// `check`: proves today's checkpoint consistent with the remembered one;
+/// writes the evidence of misbehaviour next to the state unless told where.
+fn check_command(
+    url: &str,
+    p: &PolicyArg,
+    state: &Path,
+    evidence: Option<PathBuf>,
+    verbose: bool,
+) -> Result<Option<String>, Failure> {
+    let policy = policy(&p.policy)?;
+    match check(&Fetcher::new(url), &policy, state).map_err(verdict)? {
+        CheckOutcome::Misbehaviour(e) => {
+            let path = evidence.unwrap_or_else(|| {
+                let mut s = state.to_owned().into_os_string();
+                s.push(".evidence.json");
+                PathBuf::from(s)
+            });
+            write_json(&path, &e).map_err(verdict)?;
+            Err((
+                1,
+                anyhow::anyhow!(
+                    "MISBEHAVIOUR ({}): {}; evidence written to {}",
+                    e.kind,
+                    e.explanation,
+                    path.display()
+                ),
+            ))
+        }
+        CheckOutcome::First { size } => {
+            Ok(verbose.then(|| format!("verified: first checkpoint, size {size}")))
+        }
+        CheckOutcome::Verified { old_size, new_size } => Ok(verbose
+            .then(|| format!("verified: size {new_size} is consistent with size {old_size}"))),
+        _ => Ok(None),
+    }
+}
+
+/// `full`: the whole log downloaded, recomputed and replayed, with reports.
+fn full_command(url: &str, p: &PolicyArg, options: FullOptions) -> Result<Option<String>, Failure> {
+    let policy = policy(&p.policy)?;
+    let outcome = full(&Fetcher::new(url), &policy, &options).map_err(verdict)?;
+    let out = &options.out;
+    if let Some(why) = &outcome.not_resumed {
+        eprintln!("note: {why}; replayed from entry 0");
+    }
+    let r = &outcome.report;
+    if let Some(e) = &outcome.evidence {
+        return Err((
+            1,
+            anyhow::anyhow!(
+                "MISBEHAVIOUR ({}): {}; evidence in {}",
+                e.kind,
+                e.explanation,
+                out.join("evidence.json").display()
+            ),
+        ));
+    }
+    if let Some(rej) = &r.rejection {
+        return Err((
+            1,
+            anyhow::anyhow!(
+                "MISBEHAVIOUR: entry {} {}; report in {}",
+                rej.index,
+                rej.detail,
                 out.display()
-            )))
-        }
-        Command::Witness { command } => witness(command),
+            ),
+        ));
     }
+    let resumed = outcome
+        .resumed_from
+        .map(|n| format!(", replay resumed at entry {n}"))
+        .unwrap_or_default();
+    Ok(Some(format!(
+        "verified: {} entries of {}, {} signatures, root {}; {} anomalies; report in {} ({} files fetched, {} cached{resumed})",
+        r.tree_size,
+        r.origin,
+        r.signatures_verified,
+        r.root,
+        r.anomalies.len(),
+        out.display(),
+        outcome.fetched,
+        outcome.cached
+    )))
 }
 
-fn witness(command: WitnessCommand) -> Result<Option<String>, Failure> {
-    match command {
-        WitnessCommand::Key {
-            command: KeyCommand::New { name, out },
-        } => {
-            let name = KeyName::new(name)
-                .context("invalid witness name")
-                .map_err(usage)?;
-            let cosigner = Cosigner::generate(name, &mut rand_core::OsRng);
-            let mut f = create_private(&out)
-                .with_context(|| format!("cannot create {}", out.display()))
-                .map_err(usage)?;
-            writeln!(f, "{}", cosigner.to_private_key_string())
-                .and_then(|()| f.sync_all())
-                .with_context(|| format!("cannot write {}", out.display()))
-                .map_err(usage)?;
-            Ok(Some(cosigner.verifier().to_string()))
-        }
-        WitnessCommand::Serve {
-            listen,
-            key,
-            state,
-            logs,
-        } => {
-            let text = String::from_utf8(read(&key)?)
-                .context("the key file is not text")
-                .map_err(usage)?;
-            let cosigner = Cosigner::parse(text.trim())
-                .context("the key file does not hold a witness key")
-                .map_err(usage)?;
-            let logs = logs
-                .iter()
-                .map(|l| VerifierKey::parse(l).with_context(|| format!("invalid log key {l}")))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(usage)?;
-            let w = Witness::open(cosigner, logs, &state).map_err(verdict)?;
-            let server = tiny_http::Server::http(&listen)
-                .map_err(|e| usage(anyhow::anyhow!("cannot listen on {listen}: {e}")))?;
-            eprintln!(
-                "minhbach-audit witness: {} on http://{}/add-checkpoint",
-                w.verifier(),
-                server
-                    .server_addr()
-                    .to_ip()
-                    .map_or_else(|| listen.clone(), |a| a.to_string())
-            );
-            w.serve(&server);
-            Ok(None)
-        }
-    }
+/// `trace`: a donation's trace recomputed and compared with the server's.
+fn trace_command(
+    url: &str,
+    p: &PolicyArg,
+    selector: Option<Selector>,
+    cache: Option<&Path>,
+    jobs: usize,
+) -> Result<Option<String>, Failure> {
+    let policy = policy(&p.policy)?;
+    let selector = selector.ok_or_else(|| usage(anyhow::anyhow!("give --ref, --id or --index")))?;
+    let t = trace(&Fetcher::new(url), &policy, &selector, cache, jobs).map_err(verdict)?;
+    let pretty = serde_json::to_string_pretty(&t.trace).map_err(|e| usage(e.into()))?;
+    Ok(Some(format!(
+        "verified: the server's trace of donation {} matches the recomputed one\n{pretty}",
+        t.index
+    )))
 }
 
-/// Creates a file only its owner can read; never overwrites.
-fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    options.open(path)
+/// `export`: every statement as CSV and JSON Lines.
+fn export_command(
+    url: &str,
+    policy_file: Option<&Path>,
+    out: &Path,
+    jobs: usize,
+) -> Result<Option<String>, Failure> {
+    let policy = policy_file.map(policy).transpose()?;
+    let o = export::export(&Fetcher::new(url), policy.as_ref(), out, jobs).map_err(verdict)?;
+    Ok(Some(format!(
+        "exported {} entries ({}) to {}",
+        o.entries,
+        o.by_type
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        out.display()
+    )))
 }
 
 fn main() -> ExitCode {

@@ -1,6 +1,6 @@
 //! The `minhbach-audit` binary's contract with cron and scripts: exit codes
 //! (0 verified, 1 misbehaviour, 2 usage or network), quiet success, evidence
-//! files, witness keys. The log here is a directory copy of a read path (a
+//! files. The log here is a directory copy of a read path (a
 //! mirror), built with the ledger; the end-to-end tests in `tests/` use a
 //! real server.
 #![allow(missing_docs)]
@@ -129,43 +129,4 @@ fn check_exit_codes_for_cron() {
     std::fs::write(&policy, "quorum nobody\n").unwrap();
     mirror(&log, &leaves(700, "a"));
     assert_eq!(run(&log).status.code(), Some(2));
-}
-
-#[test]
-fn witness_key_new_prints_the_verifier_key_and_never_overwrites() {
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("witness.key");
-    let k = key.to_str().unwrap();
-    let o = audit(&[
-        "witness",
-        "key",
-        "new",
-        "--name",
-        "witness.example",
-        "--out",
-        k,
-    ]);
-    assert_eq!(o.status.code(), Some(0));
-    let vkey = String::from_utf8(o.stdout).unwrap();
-    assert!(vkey.starts_with("witness.example+"), "{vkey}");
-    let private = std::fs::read_to_string(&key).unwrap();
-    assert!(private.starts_with("PRIVATE+KEY+witness.example+"));
-    assert!(!vkey.contains("PRIVATE"), "never prints the private key");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "owner-only");
-    }
-    let o = audit(&[
-        "witness",
-        "key",
-        "new",
-        "--name",
-        "witness.example",
-        "--out",
-        k,
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert_eq!(std::fs::read_to_string(&key).unwrap(), private);
 }

@@ -25,7 +25,7 @@ use minhbach_ledger::envelope::{Envelope, KeyId, STATEMENT_PAYLOAD_TYPE};
 use minhbach_ledger::statement::Statement;
 use serde_json::{json, Value};
 
-use crate::client::{Client, Problem, Registry};
+use crate::client::{Client, Keys, Problem};
 use crate::explain::explain;
 use crate::keys;
 
@@ -392,7 +392,7 @@ fn load_envelope(path: &Path) -> anyhow::Result<(Envelope, Statement)> {
 
 /// Known public keys by keyid: from the server's registry and `--pubkey`s.
 fn known_keys(
-    registry: Option<&Registry>,
+    registry: Option<&Keys>,
     pubkeys: &[String],
 ) -> anyhow::Result<HashMap<KeyId, VerifyingKey>> {
     let mut known = HashMap::new();

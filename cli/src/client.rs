@@ -101,71 +101,8 @@ pub enum ItemResult {
     Refused(Problem),
 }
 
-/// The answer of a dry run.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct DryRun {
-    /// Always true on success.
-    pub ok: bool,
-    /// The statement id.
-    #[serde(default)]
-    pub statement_id: String,
-    /// The statement type.
-    #[serde(default, rename = "type")]
-    pub kind: String,
-    /// Keyids of the signers whose signatures count.
-    #[serde(default)]
-    pub signers: Vec<String>,
-}
-
-/// The answer of a lookup.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct Found {
-    /// The entry index.
-    pub index: u64,
-    /// The statement type.
-    #[serde(default, rename = "type")]
-    pub kind: String,
-    /// The statement id.
-    #[serde(default)]
-    pub statement_id: String,
-}
-
-/// One signer of the registry (`GET /api/v1/keys`).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct RegistryKey {
-    /// The keyid (hex).
-    pub keyid: String,
-    /// Base64 of the 32-byte public key.
-    pub public_key: String,
-    /// Name.
-    #[serde(default)]
-    pub name: String,
-    /// Title.
-    #[serde(default)]
-    pub title: Option<String>,
-    /// Roles.
-    #[serde(default)]
-    pub roles: Vec<String>,
-    /// Scope, as sent.
-    #[serde(default)]
-    pub scope: Value,
-    /// Entry index of the grant.
-    #[serde(default)]
-    pub granted_at: Option<u64>,
-    /// Entry index of the revocation, if revoked.
-    #[serde(default)]
-    pub revoked_at: Option<u64>,
-}
-
-/// The signer registry.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct Registry {
-    /// The governance quorum M.
-    #[serde(default)]
-    pub governance_threshold: u64,
-    /// Every key ever granted.
-    pub keys: Vec<RegistryKey>,
-}
+/// The answers' shapes are the core's, shared with the server.
+pub use minhbach_ledger::api::{DryRun, Entry, Key, Keys, Lookup};
 
 /// A client of one server.
 #[derive(Debug)]
@@ -248,7 +185,7 @@ impl Client {
     ///
     /// # Errors
     /// [`ClientError`].
-    pub fn keys(&self) -> Result<Registry, ClientError> {
+    pub fn keys(&self) -> Result<Keys, ClientError> {
         self.get_typed("/api/v1/keys")
     }
 
@@ -256,7 +193,7 @@ impl Client {
     ///
     /// # Errors
     /// [`ClientError::Problem`] with code `not_found` (or similar) if none.
-    pub fn lookup_ref(&self, reference: &str) -> Result<Found, ClientError> {
+    pub fn lookup_ref(&self, reference: &str) -> Result<Lookup, ClientError> {
         self.get_typed(&format!("/api/v1/lookup?ref={}", encode_query(reference)))
     }
 
@@ -264,8 +201,8 @@ impl Client {
     ///
     /// # Errors
     /// [`ClientError`].
-    pub fn entry(&self, index: u64) -> Result<Value, ClientError> {
-        self.get(&format!("/api/v1/entries/{index}"))
+    pub fn entry(&self, index: u64) -> Result<Entry, ClientError> {
+        self.get_typed(&format!("/api/v1/entries/{index}"))
     }
 
     /// `GET /api/v1/receipts/{index}`: the receipt bundle's JSON bytes.

@@ -11,13 +11,18 @@
 //! - DSSE envelopes with several signatures and the log's leaf wrapper
 //!   ([`envelope`], [`leaf`]);
 //! - receipt bundles in the C2SP `tlog-proof@v1` format and their offline
-//!   verification ([`receipt`]).
+//!   verification ([`receipt`]);
+//! - the JSON shapes of the server's API, shared by the server, the CLI and
+//!   the auditor ([`api`]);
+//! - the C2SP tlog-witness `add-checkpoint` request body, its limits and the
+//!   witness's checks ([`witness`]).
 //!
 //! What it does **not** do: no network, no clock, no threads, no logging and,
 //! outside the `rocksdb` feature, no filesystem. Time, keys and randomness are
 //! arguments. The durable store (`store::rocks`) exists only with the
 //! `rocksdb` feature, which the server enables and the auditor and CLI never do.
 
+pub mod api;
 pub mod checkpoint;
 pub mod cosignature;
 pub mod ed25519;
@@ -35,3 +40,4 @@ pub mod store;
 pub mod summary;
 pub mod tile;
 pub mod trace;
+pub mod witness;

@@ -1,5 +1,6 @@
 //! The JSON read API (SPEC 8.4): the log's identity, decoded entries, and
-//! inclusion and consistency proofs as base64 hash lists.
+//! inclusion and consistency proofs as base64 hash lists. The answers' shapes
+//! are the core's ([`minhbach_ledger::api`]).
 //!
 //! Proofs come from stored node hashes (O(log n) reads, nothing rehashed) and
 //! are bounded by the tree of the latest checkpoint, which is also their
@@ -10,6 +11,7 @@ use axum::extract::State;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use minhbach_ledger::api;
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::merkle::{self, Hash, MerkleError};
 use minhbach_ledger::store::LogStore as _;
@@ -21,22 +23,11 @@ use crate::error::{ApiError, ApiPath, ApiQuery};
 use crate::witness::WitnessPolicy;
 use crate::{AppState, View};
 
-/// `GET /api/v1/log`.
+/// `GET /api/v1/log` ([`api::LogInfo`], the shape the CLI and the auditor
+/// read).
 #[derive(Serialize)]
-pub(crate) struct LogInfo {
-    origin: String,
-    verifier_key: String,
-    /// The witnesses' cosignature verifier keys (C2SP signed-note, type
-    /// `0x04`), in the order configured.
-    witnesses: Vec<String>,
-    /// How many of them cosign a checkpoint before it is published.
-    witness_quorum: usize,
-    /// The published checkpoint's size and root.
-    tree_size: u64,
-    root: String,
-    /// Entries committed, published or not yet.
-    committed_size: u64,
-}
+#[serde(transparent)]
+pub(crate) struct LogInfo(api::LogInfo);
 
 impl LogInfo {
     /// The log `verifier` verifies and its `witnesses`, with the size and
@@ -52,7 +43,7 @@ impl LogInfo {
             Some(c) => (c.size(), c.root()),
             None => (0, merkle::empty_root()),
         };
-        Self {
+        Self(api::LogInfo {
             origin: verifier.name().as_str().to_owned(),
             verifier_key: verifier.to_string(),
             witnesses: witnesses
@@ -64,7 +55,7 @@ impl LogInfo {
             tree_size,
             root: root.to_base64(),
             committed_size,
-        }
+        })
     }
 }
 
@@ -84,32 +75,16 @@ pub(crate) async fn log_info(State(state): State<AppState>) -> Result<Json<LogIn
 }
 
 /// `GET /api/v1/entries/{index}`.
-#[derive(Serialize)]
-pub(crate) struct EntryInfo {
-    index: u64,
-    /// The leaf bytes exactly as logged, base64.
-    leaf: String,
-    leaf_hash: String,
-    leaf_hash_hex: String,
-    logged_at: String,
-    payload_type: String,
-    /// The keyids of the envelope's signatures, in order (not verified here:
-    /// the rules checked them before the entry was appended).
-    signers: Vec<String>,
-    /// The statement, when the payload is JSON; `null` otherwise.
-    statement: Option<serde_json::Value>,
-}
-
 pub(crate) async fn entry(
     State(state): State<AppState>,
     ApiPath(index): ApiPath<u64>,
-) -> Result<Json<EntryInfo>, ApiError> {
+) -> Result<Json<api::Entry>, ApiError> {
     let bytes = state.read(move |view| leaf_at(view, index)).await?;
     // The log only ever appends leaves that `Leaf::encode` made.
     let leaf = Leaf::parse(&bytes).map_err(ApiError::internal)?;
     let hash = merkle::leaf_hash(&bytes);
     let envelope = &leaf.envelope;
-    Ok(Json(EntryInfo {
+    Ok(Json(api::Entry {
         index,
         leaf: BASE64.encode(&bytes),
         leaf_hash: hash.to_base64(),
@@ -152,18 +127,10 @@ pub(crate) struct InclusionQuery {
 }
 
 /// `GET /api/v1/proofs/inclusion`.
-#[derive(Serialize)]
-pub(crate) struct InclusionProof {
-    index: u64,
-    tree_size: u64,
-    leaf_hash: String,
-    proof: Vec<String>,
-}
-
 pub(crate) async fn inclusion(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<InclusionQuery>,
-) -> Result<Json<InclusionProof>, ApiError> {
+) -> Result<Json<api::InclusionProof>, ApiError> {
     state.read_now(move |view| {
         let store = view.store();
         let current = view.require_latest()?.checkpoint.size();
@@ -171,7 +138,7 @@ pub(crate) async fn inclusion(
         check_size("size", size, current)?;
         let (leaf_hash, proof) =
             merkle::leaf_and_inclusion_proof(store, q.index, size).map_err(proof_error)?;
-        Ok(Json(InclusionProof {
+        Ok(Json(api::InclusionProof {
             index: q.index,
             tree_size: size,
             leaf_hash: leaf_hash.to_base64(),
@@ -187,24 +154,17 @@ pub(crate) struct ConsistencyQuery {
 }
 
 /// `GET /api/v1/proofs/consistency`.
-#[derive(Serialize)]
-pub(crate) struct ConsistencyProof {
-    from: u64,
-    to: u64,
-    proof: Vec<String>,
-}
-
 pub(crate) async fn consistency(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ConsistencyQuery>,
-) -> Result<Json<ConsistencyProof>, ApiError> {
+) -> Result<Json<api::ConsistencyProof>, ApiError> {
     state.read_now(move |view| {
         let store = view.store();
         let current = view.require_latest()?.checkpoint.size();
         let to = q.to.unwrap_or(current);
         check_size("to", to, current)?;
         let proof = merkle::consistency_proof(store, q.from, to).map_err(proof_error)?;
-        Ok(Json(ConsistencyProof {
+        Ok(Json(api::ConsistencyProof {
             from: q.from,
             to,
             proof: encode_hashes(&proof),

@@ -6,6 +6,7 @@
 use crate::sequencer::BooksState as RulesState;
 use axum::extract::State;
 use axum::Json;
+use minhbach_ledger::api;
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::statement::{Channel, Slug, Statement};
 use minhbach_ledger::store::LogStore as _;
@@ -71,7 +72,7 @@ pub(crate) fn find_entry(
 pub(crate) async fn lookup(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<LookupQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<api::Lookup>, ApiError> {
     let index = find_entry(
         &state.books.read().state,
         q.r#ref.as_deref(),
@@ -95,9 +96,11 @@ pub(crate) async fn lookup(
             ))
         })
         .await?;
-    Ok(Json(
-        json!({"index": index, "type": kind, "statement_id": statement_id}),
-    ))
+    Ok(Json(api::Lookup {
+        index,
+        kind: kind.to_owned(),
+        statement_id,
+    }))
 }
 
 /// A campaign: its summary (totals in, out, balance, by province and
@@ -188,29 +191,27 @@ pub(crate) async fn trace(
 }
 
 /// `GET /api/v1/keys`: the signer registry, revoked keys included.
-pub(crate) async fn keys(State(state): State<AppState>) -> Json<Value> {
+pub(crate) async fn keys(State(state): State<AppState>) -> Json<api::Keys> {
     let books = state.books.read();
     let s = &books.state;
-    let keys: Vec<Value> = s
+    let keys = s
         .keys()
         .into_iter()
-        .map(|(keyid, k)| {
-            json!({
-                "keyid": keyid.to_string(),
-                "public_key": k.public_key,
-                "name": k.name.to_string(),
-                "title": k.title.as_ref().map(ToString::to_string),
-                "roles": k.roles,
-                "scope": k.scope,
-                "granted_at": k.granted_at,
-                "revoked_at": k.revoked_at,
-            })
+        .map(|(keyid, k)| api::Key {
+            keyid: keyid.to_string(),
+            public_key: k.public_key.to_base64(),
+            name: k.name.to_string(),
+            title: k.title.as_ref().map(ToString::to_string),
+            roles: k.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            scope: serde_json::to_value(&k.scope).unwrap_or(Value::Null),
+            granted_at: k.granted_at,
+            revoked_at: k.revoked_at,
         })
         .collect();
-    Json(json!({
-        "governance_threshold": s.config().map(|c| c.threshold),
-        "keys": keys,
-    }))
+    Json(api::Keys {
+        governance_threshold: s.config().map(|c| c.threshold),
+        keys,
+    })
 }
 
 fn account_json(id: &Slug, a: &minhbach_ledger::rules::Account) -> Value {

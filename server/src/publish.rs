@@ -37,10 +37,11 @@ use minhbach_ledger::merkle::{consistency_proof, verify_consistency};
 use minhbach_ledger::note::{Note, NoteSignature, VerifierKey};
 use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::store::{LogStore as _, StoreError};
+use minhbach_ledger::witness::add_checkpoint_body;
 use tokio::sync::watch;
 
 use crate::metrics::Metrics;
-use crate::witness::{add_checkpoint_body, Answer, WitnessClient, WitnessPolicy};
+use crate::witness::{Answer, WitnessClient, WitnessPolicy};
 
 /// Metadata key of the published checkpoint (a signed note with its
 /// cosignatures).
@@ -689,7 +690,17 @@ impl Context {
                     };
                 }
             };
-            let body = add_checkpoint_body(old, &proof, &target.signed);
+            let body = match add_checkpoint_body(old, &proof, &target.signed) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(target: "minhbach_server::publish", witness = name, error = %e, "cannot build the add-checkpoint request");
+                    self.metrics.record_witness(name, "error");
+                    return Asked {
+                        line: None,
+                        known: learned,
+                    };
+                }
+            };
             let started = Instant::now();
             let answer = client.add_checkpoint(&body, &target.text);
             self.metrics.record_witness_latency(name, started.elapsed());

@@ -1,7 +1,8 @@
 //! Witnesses, the log's side of C2SP tlog-witness
 //! (<https://c2sp.org/tlog-witness>): which witnesses to ask, how many
-//! cosignatures a checkpoint needs before it is published, the
-//! `add-checkpoint` request body, and the reading of a witness's answer.
+//! cosignatures a checkpoint needs before it is published, and the reading
+//! of a witness's answer. The `add-checkpoint` request body and its limits
+//! are the core's ([`minhbach_ledger::witness`]), shared with the witness.
 //!
 //! Nothing a witness sends is trusted: a `200` answer counts only for a
 //! cosignature line (C2SP tlog-cosignature, `cosignature/v1`) by the
@@ -19,16 +20,12 @@ use std::io::Read as _;
 use std::str::FromStr;
 use std::time::Duration;
 
-use minhbach_ledger::merkle::Hash;
 use minhbach_ledger::note::{
     NoteError, NoteSignature, NoteVerifier as _, SignatureType, VerifierKey,
 };
 
 /// How long one `add-checkpoint` request may take, unless configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The most consistency proof lines a request may carry (tlog-witness).
-pub const MAX_PROOF_LINES: usize = 63;
 
 /// The largest answer read from a witness, in bytes.
 pub const MAX_ANSWER: u64 = 64 * 1024;
@@ -262,25 +259,6 @@ impl WitnessPolicy {
     }
 }
 
-/// The `add-checkpoint` request body (tlog-witness): `old <size>`, one
-/// base64 line per consistency proof hash, an empty line, then the signed
-/// checkpoint as it is.
-///
-/// The proof must be the RFC 6962 consistency proof from `old` to the
-/// checkpoint's size: empty when `old` is 0 or the checkpoint's size.
-/// It has at most [`MAX_PROOF_LINES`] hashes for any tree a `u64` can size.
-#[must_use]
-pub fn add_checkpoint_body(old: u64, proof: &[Hash], signed_checkpoint: &[u8]) -> Vec<u8> {
-    let mut body = format!("old {old}\n").into_bytes();
-    for h in proof {
-        body.extend_from_slice(h.to_base64().as_bytes());
-        body.push(b'\n');
-    }
-    body.push(b'\n');
-    body.extend_from_slice(signed_checkpoint);
-    body
-}
-
 /// A verified cosignature from a witness.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cosigned {
@@ -503,9 +481,9 @@ impl WitnessClient {
         &self.spec
     }
 
-    /// Sends `body` (see [`add_checkpoint_body`]) for the checkpoint whose
-    /// note text is `checkpoint_text`, and reads the answer. Blocks for up to
-    /// the timeout.
+    /// Sends `body` (see [`minhbach_ledger::witness::add_checkpoint_body`])
+    /// for the checkpoint whose note text is `checkpoint_text`, and reads the
+    /// answer. Blocks for up to the timeout.
     ///
     /// # Errors
     /// [`AnswerError::Transport`] when no answer came, and those of
@@ -567,37 +545,6 @@ mod tests {
         let signed = sign_checkpoint(&cp, &log);
         let text = Note::parse(&signed).unwrap().text().to_owned();
         (signed, text)
-    }
-
-    #[test]
-    fn the_request_body_is_old_size_proof_lines_blank_line_checkpoint() {
-        let (signed, _) = checkpoint(5);
-        let proof = [Hash([1; 32]), Hash([2; 32])];
-        let body = add_checkpoint_body(3, &proof, &signed);
-        let expected = format!(
-            "old 3\n{}\n{}\n\n{}",
-            Hash([1; 32]).to_base64(),
-            Hash([2; 32]).to_base64(),
-            String::from_utf8(signed.clone()).unwrap()
-        );
-        assert_eq!(body, expected.into_bytes());
-        // Old size zero: no proof lines, and no leading zeroes anywhere.
-        let body = add_checkpoint_body(0, &[], &signed);
-        assert!(body.starts_with(b"old 0\n\n"));
-        assert_eq!(&body[7..], signed.as_slice());
-        // The auditor's witness reads it as its own request format.
-        assert_eq!(
-            add_checkpoint_body(7, &proof, &signed),
-            // Independent formatting of the same bytes.
-            [
-                b"old 7\n".as_slice(),
-                format!("{}\n", proof[0].to_base64()).as_bytes(),
-                format!("{}\n", proof[1].to_base64()).as_bytes(),
-                b"\n",
-                &signed,
-            ]
-            .concat()
-        );
     }
 
     #[test]

@@ -30,6 +30,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use minhbach_ledger::api::DryRun;
 use minhbach_ledger::envelope::Envelope;
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::merkle::leaf_hash;
@@ -121,15 +122,6 @@ struct Success {
     accepted: Accepted,
     #[serde(skip_serializing_if = "Option::is_none")]
     receipt: Option<serde_json::Value>,
-}
-
-#[derive(Serialize)]
-struct DryRun {
-    ok: bool,
-    statement_id: String,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    signers: Vec<String>,
 }
 
 /// The request body: one envelope or many.
@@ -445,7 +437,7 @@ fn dry_run(
             Ok(DryRun {
                 ok: true,
                 statement_id,
-                kind,
+                kind: kind.to_owned(),
                 signers: signers.iter().map(ToString::to_string).collect(),
             })
         })

@@ -423,3 +423,132 @@ async fn live_answers_match_the_documented_schemas() {
     assert_eq!(got, StatusCode::OK, "{body}");
     assert!(body["results"][0]["problem"]["code"].is_string(), "{body}");
 }
+
+/// The answers' types, written once in the core (`minhbach_ledger::api`) and
+/// shared by the server, the CLI and the auditor, against the document: a
+/// sample of each validates against its documented schema, it has exactly
+/// the documented properties, and it reads back from its own JSON.
+#[test]
+fn the_shared_answer_types_match_the_documented_schemas() {
+    use minhbach_ledger::api;
+
+    fn sample<T>(value: &T) -> Value
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        let v = serde_json::to_value(value).unwrap();
+        let back: T = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(&back, value);
+        v
+    }
+
+    let hash = format!("{}=", "A".repeat(43));
+    let key = api::Key {
+        keyid: "ab".repeat(16),
+        public_key: hash.clone(),
+        name: "Nguyễn Văn A".into(),
+        title: Some("Thủ quỹ".into()),
+        roles: vec!["intake".into(), "approver".into()],
+        scope: json!({"campaigns": ["lu-2026"]}),
+        granted_at: 3,
+        revoked_at: Some(9),
+    };
+    let samples = [
+        (
+            "LogInfo",
+            sample(&api::LogInfo {
+                origin: "log.example".into(),
+                verifier_key: "log.example+01234567+AQ".into(),
+                witnesses: vec!["w.example+89abcdef+BA".into()],
+                witness_quorum: 1,
+                tree_size: 10,
+                root: hash.clone(),
+                committed_size: 12,
+            }),
+        ),
+        (
+            "Entry",
+            sample(&api::Entry {
+                index: 4,
+                leaf: "AAEC".into(),
+                leaf_hash: hash.clone(),
+                leaf_hash_hex: "0f".repeat(32),
+                logged_at: "2026-01-02T03:04:05.678Z".into(),
+                payload_type: "application/vnd.minhbach.statement+json".into(),
+                signers: vec!["ab".repeat(16)],
+                statement: Some(json!({"type": "donation"})),
+            }),
+        ),
+        (
+            "InclusionProof",
+            sample(&api::InclusionProof {
+                index: 4,
+                tree_size: 10,
+                leaf_hash: hash.clone(),
+                proof: vec![hash.clone(), hash.clone()],
+            }),
+        ),
+        (
+            "ConsistencyProof",
+            sample(&api::ConsistencyProof {
+                from: 4,
+                to: 10,
+                proof: vec![hash.clone()],
+            }),
+        ),
+        (
+            "Lookup",
+            sample(&api::Lookup {
+                index: 4,
+                kind: "donation".into(),
+                statement_id: "d-1".into(),
+            }),
+        ),
+        ("Key", sample(&key)),
+        (
+            "Keys",
+            sample(&api::Keys {
+                governance_threshold: Some(2),
+                keys: vec![key.clone()],
+            }),
+        ),
+        (
+            "DryRun",
+            sample(&api::DryRun {
+                ok: true,
+                statement_id: "c-1".into(),
+                kind: "campaign_open".into(),
+                signers: vec!["ab".repeat(16)],
+            }),
+        ),
+    ];
+    let doc = doc();
+    for (name, value) in samples {
+        let pointer = format!("/components/schemas/{name}");
+        let v = validator(&pointer);
+        let errors: Vec<String> = v
+            .iter_errors(&value)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+        let documented: BTreeSet<&String> = doc
+            .pointer(&format!("{pointer}/properties"))
+            .and_then(Value::as_object)
+            .unwrap_or_else(|| panic!("{name}: no properties"))
+            .keys()
+            .collect();
+        let fields: BTreeSet<&String> = value.as_object().unwrap().keys().collect();
+        assert_eq!(
+            fields, documented,
+            "{name}: fields versus documented properties"
+        );
+        // The schema is not vacuous: the sample without a required
+        // property no longer validates.
+        let mut partial = value.clone();
+        let required = doc.pointer(&format!("{pointer}/required")).unwrap()[0]
+            .as_str()
+            .unwrap();
+        partial.as_object_mut().unwrap().remove(required);
+        assert!(!v.is_valid(&partial), "{name} without {required}");
+    }
+}

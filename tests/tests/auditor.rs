@@ -20,7 +20,6 @@ use minhbach_auditor::check::{check, CheckOutcome, Evidence};
 use minhbach_auditor::full::{full, trace, FullOptions, Selector};
 use minhbach_auditor::report::Thresholds;
 use minhbach_auditor::tiles::TilesError;
-use minhbach_auditor::witness::{request_body, Witness};
 use minhbach_auditor::{load_policy, verify_receipt_online, AuditError, Fetcher, ReplayError};
 use minhbach_ledger::checkpoint::{add_cosignatures, open_checkpoint, sign_checkpoint, Checkpoint};
 use minhbach_ledger::cosignature::Cosigner;
@@ -32,7 +31,9 @@ use minhbach_ledger::receipt::{ReceiptBundle, TlogProof};
 use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::summary;
 use minhbach_ledger::tile::{entry_bundles_for_size, tiles_for_size};
+use minhbach_ledger::witness::add_checkpoint_body;
 use minhbach_server::AppState;
+use minhbach_witness::Witness;
 use support::{disbursement, World, YAGI};
 
 const ORIGIN: &str = "audit.e2e.test/log";
@@ -720,6 +721,11 @@ fn post(url: &str, body: &[u8]) -> (u16, String, String) {
         ct,
         r.body_mut().read_to_string().unwrap(),
     )
+}
+
+/// The `add-checkpoint` body, built by the core as the server builds it.
+fn request_body(old: u64, proof: &[Hash], signed_checkpoint: &[u8]) -> Vec<u8> {
+    add_checkpoint_body(old, proof, signed_checkpoint).unwrap()
 }
 
 fn start_witness(state: &Path, signer: &Signer) -> (String, Cosigner) {

@@ -1,6 +1,6 @@
 //! End-to-end tests of witnessing: the real server (demo history in RocksDB,
-//! over HTTP on 127.0.0.1) asks real C2SP witnesses (the auditor's witness
-//! server, each with its own durable state) to cosign every checkpoint, and
+//! over HTTP on 127.0.0.1) asks real C2SP witnesses (`minhbach-witness`
+//! servers, each with its own durable state) to cosign every checkpoint, and
 //! publishes a checkpoint only once the quorum cosigned it. Readers, the
 //! receipts and the auditor verify what is published under a policy that
 //! requires the witnesses.
@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
 use minhbach_auditor::check::{check, CheckOutcome};
-use minhbach_auditor::witness::{request_body, Witness};
 use minhbach_auditor::Fetcher;
 use minhbach_ledger::checkpoint::{open_checkpoint, sign_checkpoint, Checkpoint, LogSigner};
 use minhbach_ledger::cosignature::Cosigner;
@@ -23,11 +22,18 @@ use minhbach_ledger::merkle::Hash;
 use minhbach_ledger::note::{KeyName, VerifierKey};
 use minhbach_ledger::policy::Policy;
 use minhbach_ledger::receipt::ReceiptBundle;
+use minhbach_ledger::witness::add_checkpoint_body;
 use minhbach_server::datadir::DataDir;
 use minhbach_server::demo::{self, DemoOptions};
 use minhbach_server::witness::{WitnessPolicy, WitnessSpec};
 use minhbach_server::{AppState, WriteConfig};
+use minhbach_witness::Witness;
 use serde_json::{json, Value};
+
+/// The `add-checkpoint` body, built by the core as the server builds it.
+fn request_body(old: u64, proof: &[Hash], signed_checkpoint: &[u8]) -> Vec<u8> {
+    add_checkpoint_body(old, proof, signed_checkpoint).unwrap()
+}
 
 /// Each witness request may take this long in these tests.
 const TIMEOUT: Duration = Duration::from_secs(2);

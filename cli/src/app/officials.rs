@@ -205,7 +205,7 @@ pub(super) fn cosign(
 struct SignerView {
     keyid: String,
     validity: &'static str,
-    registered: Option<crate::client::RegistryKey>,
+    registered: Option<crate::client::Key>,
 }
 
 pub(super) fn inspect(

@@ -240,7 +240,7 @@ pub(super) fn import_bank(a: &BankImport, json: bool) -> anyhow::Result<()> {
                                 p.line
                             ))
                         })?;
-                        compare_logged(p, index, &entry["statement"])
+                        compare_logged(p, index, &entry.statement.unwrap_or_default())
                     }
                     None => Outcome::Rejected(problem_line(&pr)),
                 },

@@ -1,55 +1,43 @@
-//! `minhbach-audit witness`: a C2SP tlog-witness (`POST /add-checkpoint`).
+//! # minhbach-witness
+//!
+//! A C2SP tlog-witness (`POST /add-checkpoint`, <https://c2sp.org/tlog-witness>).
 //!
 //! It cosigns (C2SP tlog-cosignature) a checkpoint of a known log only if the
 //! log's signature verifies and a consistency proof links it to the last
-//! checkpoint it cosigned for that log. Its state (per log: size and root) is
-//! written durably (temporary file, fsync, rename, fsync of the directory)
-//! **before** it answers, so a crash can never make it cosign two
-//! inconsistent checkpoints.
+//! checkpoint it cosigned for that log. The request body, its limits and
+//! those checks live in the ledger core ([`minhbach_ledger::witness`]); this
+//! crate adds the transport and the state file. The state (per log: size and
+//! root) is written durably (temporary file, fsync, rename, fsync of the
+//! directory) **before** the witness answers, so a crash can never make it
+//! cosign two inconsistent checkpoints.
 //!
 //! Answers (tlog-witness): 200 with the cosignature line; 400 for a
 //! malformed request or an `old` size above the checkpoint's; 403 when the
 //! log's signature does not verify; 404 for an unknown log; 409 with the
 //! witness's size (`text/x.tlog.size`) when `old` is not that size, or when
-//! the checkpoint has the witness's size but another root; 422 when the
-//! proof does not verify.
+//! the checkpoint has the witness's size but another root; 413 for a body
+//! above [`MAX_BODY`]; 422 when the proof does not verify.
+//!
+//! What it does **not** do: it never links RocksDB, axum or the server, and
+//! never logs keys.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use minhbach_ledger::checkpoint::{open_checkpoint, Checkpoint};
+use minhbach_auditor::durable::write_atomic;
 use minhbach_ledger::cosignature::Cosigner;
-use minhbach_ledger::merkle::{empty_root, verify_consistency, Hash};
-use minhbach_ledger::note::{Note, VerifierKey};
-use serde::{Deserialize, Serialize};
+use minhbach_ledger::note::VerifierKey;
+pub use minhbach_ledger::witness::MAX_BODY;
+use minhbach_ledger::witness::{add_checkpoint, WitnessState};
 
-use crate::durable::write_atomic;
-use crate::AuditError;
-
-/// The most proof lines accepted (a proof has at most 2·63 hashes; the spec
-/// allows up to 63 per line set, be generous but bounded).
-const MAX_PROOF_LINES: usize = 128;
-
-/// The largest request body accepted.
-pub const MAX_BODY: usize = 64 * 1024;
-
-/// What the witness remembers of one log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogState {
-    /// The size of the last checkpoint cosigned.
-    pub size: u64,
-    /// Its root (base64).
-    pub root: String,
-}
-
-/// The witness's durable state: per origin, the last checkpoint cosigned.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WitnessState {
-    /// Per log origin.
-    pub logs: BTreeMap<String, LogState>,
+/// The witness's state file cannot be read or is invalid.
+#[derive(Debug, thiserror::Error)]
+#[error("the state file {path} cannot be used: {message}")]
+pub struct StateError {
+    /// The state file.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub message: String,
 }
 
 /// An answer to `POST /add-checkpoint`.
@@ -92,61 +80,25 @@ impl std::fmt::Debug for Witness {
     }
 }
 
-/// A parsed request.
-struct Request<'a> {
-    old: u64,
-    proof: Vec<Hash>,
-    checkpoint: &'a [u8],
-}
-
-fn parse_request(body: &[u8]) -> Option<Request<'_>> {
-    let mut rest = body;
-    let mut line = || -> Option<&[u8]> {
-        let end = rest.iter().position(|&b| b == b'\n')?;
-        let (l, r) = rest.split_at(end);
-        rest = &r[1..];
-        Some(l)
-    };
-    let first = std::str::from_utf8(line()?).ok()?;
-    let old = first.strip_prefix("old ")?;
-    if old.is_empty() || (old.len() > 1 && old.starts_with('0')) {
-        return None;
-    }
-    let old: u64 = old.parse().ok()?;
-    let mut proof = Vec::new();
-    loop {
-        let l = line()?;
-        if l.is_empty() {
-            break;
-        }
-        if proof.len() == MAX_PROOF_LINES {
-            return None;
-        }
-        proof.push(Hash::from_base64(std::str::from_utf8(l).ok()?).ok()?);
-    }
-    Some(Request {
-        old,
-        proof,
-        checkpoint: rest,
-    })
-}
-
 impl Witness {
     /// A witness signing with `cosigner` for `logs`, remembering in
     /// `state_path` (loaded if it exists).
     ///
     /// # Errors
-    /// [`AuditError::State`] for an unreadable or invalid state file or a
-    /// log key that is not a log key (type 0x01).
+    /// [`StateError`] for an unreadable or invalid state file.
     pub fn open(
         cosigner: Cosigner,
         logs: Vec<VerifierKey>,
         state_path: &Path,
-    ) -> Result<Self, AuditError> {
+    ) -> Result<Self, StateError> {
+        let error = |e: &dyn std::fmt::Display| StateError {
+            path: state_path.to_owned(),
+            message: e.to_string(),
+        };
         let state = match std::fs::read(state_path) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| AuditError::state(state_path, e))?,
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| error(&e))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => WitnessState::default(),
-            Err(e) => return Err(AuditError::state(state_path, e)),
+            Err(e) => return Err(error(&e)),
         };
         Ok(Self {
             cosigner,
@@ -165,59 +117,22 @@ impl Witness {
     /// Handles one `POST /add-checkpoint` body; `now` is the Unix time in
     /// seconds for the cosignature's timestamp.
     pub fn add_checkpoint(&self, body: &[u8], now: u64) -> Answer {
-        let Some(req) = parse_request(body) else {
-            return Answer::text(400, "malformed add-checkpoint request");
-        };
-        let Ok(note) = Note::parse(req.checkpoint) else {
-            return Answer::text(400, "malformed checkpoint note");
-        };
-        let Ok(cp) = Checkpoint::parse(note.text().as_bytes()) else {
-            return Answer::text(400, "malformed checkpoint");
-        };
-        let Some(key) = self.logs.iter().find(|k| k.name().as_str() == cp.origin()) else {
-            return Answer::text(404, "unknown log");
-        };
-        if open_checkpoint(req.checkpoint, key, &[]).is_err() {
-            return Answer::text(403, "the log's signature does not verify");
-        }
-        if req.old > cp.size() {
-            return Answer::text(400, "old size is above the checkpoint size");
-        }
         // Holding the lock across the durable write serializes requests:
         // two checkpoints of one log are never both accepted from one state.
         let Ok(mut state) = self.state.lock() else {
             return Answer::text(500, "internal error");
         };
-        let (size, root) = match state.logs.get(cp.origin()) {
-            Some(s) => match Hash::from_base64(&s.root) {
-                Ok(r) => (s.size, r),
-                Err(_) => return Answer::text(500, "internal error"),
-            },
-            None => (0, empty_root()),
+        let accepted = match add_checkpoint(body, &self.logs, &state, &self.cosigner, now) {
+            Ok(a) => a,
+            Err(e) => {
+                return Answer {
+                    status: e.status(),
+                    content_type: e.content_type(),
+                    body: e.body().into_bytes(),
+                }
+            }
         };
-        let conflict = || Answer {
-            status: 409,
-            content_type: "text/x.tlog.size",
-            body: format!("{size}\n").into_bytes(),
-        };
-        if req.old != size {
-            return conflict();
-        }
-        if cp.size() == size && cp.root() != root {
-            return conflict();
-        }
-        if verify_consistency(size, cp.size(), &req.proof, &root, &cp.root()).is_err() {
-            return Answer::text(422, "the consistency proof does not verify");
-        }
-        let mut next = state.clone();
-        next.logs.insert(
-            cp.origin().to_owned(),
-            LogState {
-                size: cp.size(),
-                root: cp.root().to_base64(),
-            },
-        );
-        let bytes = match serde_json::to_vec_pretty(&next) {
+        let bytes = match serde_json::to_vec_pretty(&accepted.next) {
             Ok(b) => b,
             Err(_) => return Answer::text(500, "internal error"),
         };
@@ -225,15 +140,12 @@ impl Witness {
             // Not durable: do not cosign.
             return Answer::text(500, "cannot persist the witness state");
         }
-        *state = next;
+        *state = accepted.next;
         drop(state);
-        match self.cosigner.cosign(note.text(), now) {
-            Ok(sig) => Answer {
-                status: 200,
-                content_type: "text/plain; charset=utf-8",
-                body: sig.to_line().into_bytes(),
-            },
-            Err(_) => Answer::text(500, "cannot cosign"),
+        Answer {
+            status: 200,
+            content_type: "text/plain; charset=utf-8",
+            body: accepted.cosignature.to_line().into_bytes(),
         }
     }
 
@@ -245,16 +157,16 @@ impl Witness {
             } else if *request.method() != tiny_http::Method::Post {
                 Answer::text(405, "use POST")
             } else {
+                // One byte above the limit is enough for the core to refuse.
                 let mut body = Vec::new();
                 let reader = std::io::Read::take(request.as_reader(), MAX_BODY as u64 + 1);
                 match std::io::Read::read_to_end(&mut { reader }, &mut body) {
-                    Ok(_) if body.len() <= MAX_BODY => {
+                    Ok(_) => {
                         let now = std::time::SystemTime::now()
                             .duration_since(std::time::UNIX_EPOCH)
                             .map_or(0, |d| d.as_secs());
                         self.add_checkpoint(&body, now)
                     }
-                    Ok(_) => Answer::text(413, "request too large"),
                     Err(_) => Answer::text(400, "cannot read the request"),
                 }
             };
@@ -273,29 +185,22 @@ impl Witness {
     }
 }
 
-/// The request body a log (or a test) sends: `old`, the proof, a blank line
-/// and the signed checkpoint.
-#[must_use]
-pub fn request_body(old: u64, proof: &[Hash], signed_checkpoint: &[u8]) -> Vec<u8> {
-    let mut body = format!("old {old}\n").into_bytes();
-    for h in proof {
-        body.extend_from_slice(h.to_base64().as_bytes());
-        body.push(b'\n');
-    }
-    body.push(b'\n');
-    body.extend_from_slice(signed_checkpoint);
-    body
-}
-
 #[cfg(test)]
 mod tests {
-    use minhbach_ledger::checkpoint::{add_cosignatures, sign_checkpoint};
-    use minhbach_ledger::cosignature::Cosigner;
+    use minhbach_ledger::checkpoint::{
+        add_cosignatures, open_checkpoint, sign_checkpoint, Checkpoint,
+    };
     use minhbach_ledger::log::Log;
+    use minhbach_ledger::merkle::{empty_root, Hash};
     use minhbach_ledger::note::{KeyName, NoteSignature, Signer};
     use minhbach_ledger::store::memory::MemoryStore;
+    use minhbach_ledger::witness::{add_checkpoint_body, MAX_PROOF_LINES};
 
     use super::*;
+
+    fn request_body(old: u64, proof: &[Hash], signed_checkpoint: &[u8]) -> Vec<u8> {
+        add_checkpoint_body(old, proof, signed_checkpoint).unwrap()
+    }
 
     struct Fixture {
         signer: Signer,
@@ -434,6 +339,17 @@ mod tests {
         assert_eq!(w.add_checkpoint(b"old x\n\n", 1).status, 400);
         assert_eq!(w.add_checkpoint(b"old 01\n\n", 1).status, 400);
         assert_eq!(w.add_checkpoint(&request_body(4, &[], &cp), 1).status, 400);
+        // The limits of the core: one proof line too many, one byte too many.
+        let mut too_many = b"old 0\n".to_vec();
+        for _ in 0..=MAX_PROOF_LINES {
+            too_many.extend_from_slice(format!("{}\n", empty_root().to_base64()).as_bytes());
+        }
+        too_many.push(b'\n');
+        too_many.extend_from_slice(&cp);
+        assert_eq!(w.add_checkpoint(&too_many, 1).status, 400);
+        let mut too_large = request_body(0, &[], &cp);
+        too_large.resize(MAX_BODY + 1, b'\n');
+        assert_eq!(w.add_checkpoint(&too_large, 1).status, 413);
         // Nothing was written by any refusal.
         assert!(!dir.path().join("w.json").exists());
         assert_eq!(w.add_checkpoint(&request_body(0, &[], &cp), 1).status, 200);
