@@ -84,7 +84,6 @@ fn round(
 }
 
 fn line(what: &str, n: u64, r: &RoundReport, secs: f64) -> String {
-    #[allow(clippy::cast_precision_loss)]
     let (objects, bytes, entries) = (r.written as f64, r.bytes as f64, n as f64);
     format!(
         "{what}: {} objects, {} bytes ({:.1} bytes/entry), {:.2} s, {:.0} objects/s, {:.0} entries/s",

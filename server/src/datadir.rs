@@ -94,7 +94,7 @@ pub struct DataDir {
 /// The server's RocksDB budget: 64 MiB of block cache and 64 MiB of
 /// memtables. The index and filter blocks of the open tables come on top
 /// (about 9 bytes per entry). With them, the server stays well under 512 MiB
-/// at ten million entries (README, "Server under load"); reads beyond the
+/// at ten million entries (docs/PERFORMANCE.md, "Load"); reads beyond the
 /// cache come from the operating system's page cache.
 const SERVER_STORE: RocksOptions = RocksOptions {
     block_cache_bytes: 64 << 20,

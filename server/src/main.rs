@@ -43,7 +43,7 @@ enum Command {
     /// Serves an existing data directory. Settings come from the config
     /// file, overridden by the environment, overridden by flags.
     Serve {
-        /// A TOML configuration file (see README: "Configuration").
+        /// A TOML configuration file (see docs/OPERATING.md, "Configuration").
         #[arg(long, env = "MINHBACH_CONFIG")]
         config: Option<PathBuf>,
         /// The address to listen on [default: 127.0.0.1:8080].
@@ -185,7 +185,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// a cached read); when the log outgrows the page cache those reads wait on
 /// the disk, and with twice as many workers as cores the other half keeps
 /// the cores busy meanwhile (measured with two, four and eight workers:
-/// README, "Speed").
+/// CHANGELOG.md, 2026-12-03).
 fn async_workers(cores: usize, env: Option<&str>) -> usize {
     env.and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|&n| n > 0)
@@ -218,13 +218,18 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// Logs go to standard error, filtered by `RUST_LOG`.
+/// The log goes to standard output, after the address; colour codes only when
+/// that is a terminal and `NO_COLOR` is unset, so files, pipes and journald
+/// get plain text.
 fn install_tracing() {
+    use std::io::IsTerminal as _;
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::registry()
         .with(
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("minhbach_server=info,tower_http=info")),
         )
-        .with(fmt::layer())
+        .with(fmt::layer().with_ansi(colour))
         .init();
 }
 

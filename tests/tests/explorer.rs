@@ -498,7 +498,7 @@ fn refusals_are_pages_with_their_status() {
     assert_eq!(get("/assets/style.0000000000000000.css").status, 404);
 }
 
-/// Bytes of HTML + CSS + JS of the main pages, printed for the README and
+/// Bytes of HTML + CSS + JS of the main pages, printed for docs/EXPLORER.md and
 /// held under a budget (a phone on a slow link).
 #[test]
 fn pages_are_small() {
