@@ -21,6 +21,7 @@ use minhbach_ledger::api::Lookup;
 use minhbach_ledger::checkpoint::Checkpoint;
 use minhbach_ledger::merkle::{leaf_hash, Hash};
 use minhbach_ledger::policy::Policy;
+use minhbach_ledger::rules::RejectedEntry;
 use minhbach_ledger::statement::Channel;
 use minhbach_ledger::tile::{
     entry_bundles_for_size, parse_entry_bundle_exact, parse_tile, tiles_for_size, TileKind,
@@ -297,7 +298,7 @@ pub fn resume_tree(
         }
         let hashes = match replay.replay(&leaves) {
             Ok(h) => h,
-            Err(e @ ReplayError::Rejected { .. }) => {
+            Err(e @ ReplayError::Rejected(_)) => {
                 bar.finish_and_clear();
                 return Ok((replay, Some(e)));
             }
@@ -476,7 +477,7 @@ pub fn full(
         None => replay_tree(&downloaded, &cp, cores(), options.progress)?,
     };
     let rejection = rejection.map(|e| match e {
-        ReplayError::Rejected { index, rejection } => Anomaly {
+        ReplayError::Rejected(RejectedEntry { index, rejection }) => Anomaly {
             kind: "rule_rejection",
             index,
             campaign: None,

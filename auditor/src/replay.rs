@@ -24,7 +24,7 @@ use ed25519_dalek::VerifyingKey;
 use minhbach_ledger::envelope::{Envelope, KeyId, STATEMENT_PAYLOAD_TYPE};
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::merkle::{leaf_hash, Hash, NodeId, Tree};
-use minhbach_ledger::rules::{Effects, Rejection, State, VerifiedEntry};
+use minhbach_ledger::rules::{Effects, RejectedEntry, State, VerifiedEntry};
 use minhbach_ledger::statement::{FeedbackCategory, Recipient, Statement, StatementKind};
 use minhbach_ledger::tile::{TileError, TILE_HEIGHT};
 use minhbach_ledger::trace::TraceIndex;
@@ -64,13 +64,8 @@ pub enum ReplayError {
     },
     /// An entry breaks a rule (or its signature does not verify): the log
     /// accepted what the rules refuse.
-    #[error("entry {index} breaks rule {code}: {rejection}", code = rejection.code())]
-    Rejected {
-        /// The entry.
-        index: u64,
-        /// The rule and why.
-        rejection: Rejection,
-    },
+    #[error(transparent)]
+    Rejected(#[from] RejectedEntry),
     /// The leaves do not hash to the signed root.
     #[error("the {size} leaves hash to root {computed}, but the checkpoint signs {expected}")]
     RootMismatch {
@@ -496,7 +491,7 @@ impl Replay {
     ) -> Result<(), ReplayError> {
         for (bytes, p) in leaves.iter().zip(prepared) {
             let index = self.state.next_index();
-            let rejected = |rejection| ReplayError::Rejected { index, rejection };
+            let rejected = |rejection| ReplayError::Rejected(RejectedEntry { index, rejection });
             let (entry, effects): (VerifiedEntry, Effects) = match p.ready {
                 Some((logged_at, statement, signers)) => {
                     let entry = VerifiedEntry {
@@ -544,7 +539,7 @@ mod tests {
         let mut r = Replay::new(2);
         assert!(r.replay(&[]).unwrap().is_empty());
         let err = r.replay(&[b"not a leaf"]).unwrap_err();
-        let ReplayError::Rejected { index, rejection } = &err else {
+        let ReplayError::Rejected(RejectedEntry { index, rejection }) = &err else {
             panic!("{err}");
         };
         assert_eq!(*index, 0);

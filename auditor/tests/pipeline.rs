@@ -9,7 +9,7 @@ mod common;
 use common::support::{donation, step, World, YAGI};
 use common::{history, with_bad_signature};
 use minhbach_auditor::replay::{Replay, ReplayError};
-use minhbach_ledger::rules::{Rejection, State};
+use minhbach_ledger::rules::{RejectedEntry, Rejection, State};
 use minhbach_ledger::trace::TraceIndex;
 use serde_json::json;
 
@@ -108,10 +108,10 @@ fn a_bad_signature_anywhere_is_the_first_error_at_its_entry() {
         for threads in [1, 2] {
             let (r, e) = pipelined(&leaves, threads, 3_000);
             match e {
-                Some(ReplayError::Rejected {
+                Some(ReplayError::Rejected(RejectedEntry {
                     index: i,
                     rejection: r2,
-                }) => {
+                })) => {
                     assert_eq!(i, index, "seed {seed}, {threads} threads");
                     assert_eq!(r2, rejection, "seed {seed}, {threads} threads");
                 }

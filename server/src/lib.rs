@@ -78,7 +78,7 @@ use checker::Checker;
 use metrics::Metrics;
 pub use publish::PublishError;
 use publish::{Latest, Published, Publisher};
-use sequencer::{BatchConfig, Books, Core, CoreError, ReplayError, Sequencer, SharedBooks};
+use sequencer::{BatchConfig, Books, BooksError, Core, CoreError, Sequencer, SharedBooks};
 use witness::WitnessPolicy;
 use write::RateLimiter;
 
@@ -143,7 +143,7 @@ impl Default for WriteConfig {
 pub enum StartError {
     /// The log's entries do not replay.
     #[error(transparent)]
-    Replay(#[from] ReplayError),
+    Replay(#[from] BooksError),
     /// The writer cannot open the log.
     #[error(transparent)]
     Core(#[from] CoreError),

@@ -26,7 +26,7 @@ use rand_core::CryptoRngCore;
 use crate::datadir::{DataDir, DataDirError};
 use crate::metrics::Metrics;
 use crate::sequencer::{
-    check_envelopes, Books, Core, CoreError, ReplayError, SequencerError, SharedBooks,
+    check_envelopes, Books, BooksError, Core, CoreError, SequencerError, SharedBooks,
 };
 
 /// Why an operation refused or failed.
@@ -73,7 +73,7 @@ pub enum OpsError {
     },
     /// The log's entries do not replay.
     #[error(transparent)]
-    Replay(#[from] ReplayError),
+    Replay(#[from] BooksError),
     /// The writer cannot open the log.
     #[error(transparent)]
     Core(#[from] CoreError),

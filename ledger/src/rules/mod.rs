@@ -31,7 +31,7 @@ mod verify;
 use chrono::{DateTime, Utc};
 
 pub use history::{history_pairs, History, HistoryMut, MemoryHistory, Overlay, StoredHistory};
-pub use rejection::{DuplicateKind, Rejection, CODES};
+pub use rejection::{DuplicateKind, RejectedEntry, Rejection, CODES};
 pub use state::{
     Account, Beneficiary, Campaign, Config, Coverage, DisbursementRecord, DonationRecord,
     FeedbackRecord, FeedbackStats, Fund, KeyRecord, Reconciliation, Slice, State, StateSizes,

@@ -45,6 +45,18 @@ pub enum DuplicateKind {
     },
 }
 
+/// A logged entry that the rules refuse. A log must never hold one: a replay
+/// of the log (the server rebuilding its books, an auditor checking every
+/// rule) stops at the first and names it with its rule's stable code.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("entry {index} breaks rule {code}: {rejection}", code = rejection.code())]
+pub struct RejectedEntry {
+    /// The entry's index in the log.
+    pub index: u64,
+    /// The rule and why.
+    pub rejection: Rejection,
+}
+
 /// An entry the rules refuse. Nothing changes in the state when `apply` returns one.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

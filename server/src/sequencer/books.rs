@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use minhbach_ledger::rules::{
-    history_pairs, MemoryHistory, Overlay, Rejection, State, StoredHistory,
+    history_pairs, MemoryHistory, Overlay, RejectedEntry, State, StoredHistory,
 };
 use minhbach_ledger::store::books;
 use minhbach_ledger::store::rocks::RocksStore;
@@ -108,25 +108,18 @@ struct Snapshot {
     recent: RecentEntries,
 }
 
-/// Errors rebuilding the books from the log.
+/// Errors loading or rebuilding the books from the log.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ReplayError {
+pub enum BooksError {
     /// The store could not be read.
     #[error(transparent)]
     Store(#[from] minhbach_ledger::store::StoreError),
     /// A logged entry breaks the rules: the log was not written by this
     /// sequencer, or the rules changed. Nothing is served from a log the
     /// rules refuse.
-    #[error("entry {index} breaks the rules: {rejection} ({code})")]
-    Rejected {
-        /// The entry.
-        index: u64,
-        /// The rule broken.
-        rejection: Rejection,
-        /// Its stable code.
-        code: &'static str,
-    },
+    #[error(transparent)]
+    Rejected(#[from] RejectedEntry),
 }
 
 impl Books {
@@ -149,9 +142,9 @@ impl Books {
     /// rebuilt from entry 0 ([`Books::rebuild`]).
     ///
     /// # Errors
-    /// [`ReplayError`] if a leaf cannot be read or breaks a rule, or the
+    /// [`BooksError`] if a leaf cannot be read or breaks a rule, or the
     /// store cannot be written.
-    pub fn open(store: &BooksStore) -> Result<Self, ReplayError> {
+    pub fn open(store: &BooksStore) -> Result<Self, BooksError> {
         let size = store.tree_size()?;
         let stored = store.read_meta(&books::key(SNAPSHOT_KEY, b""))?;
         let snapshot = stored
@@ -182,7 +175,7 @@ impl Books {
     ///
     /// # Errors
     /// As [`Books::open`].
-    pub fn rebuild(store: &BooksStore) -> Result<Self, ReplayError> {
+    pub fn rebuild(store: &BooksStore) -> Result<Self, BooksError> {
         store.delete_meta_prefix(books::BOOKS_PREFIX)?;
         let mut books = Self::empty(store);
         books.catch_up(store)?;
@@ -194,27 +187,23 @@ impl Books {
     ///
     /// # Errors
     /// As [`Books::open`].
-    pub fn catch_up(&mut self, store: &BooksStore) -> Result<(), ReplayError> {
+    pub fn catch_up(&mut self, store: &BooksStore) -> Result<(), BooksError> {
         self.replay(store, self.state.next_index(), store.tree_size()?)
     }
 
     /// Replays the leaves `[start, end)`, which must follow what the books
     /// cover.
-    fn replay(&mut self, store: &BooksStore, start: u64, end: u64) -> Result<(), ReplayError> {
+    fn replay(&mut self, store: &BooksStore, start: u64, end: u64) -> Result<(), BooksError> {
         const CHUNK: u64 = 4096;
         let mut from = start;
         while from < end {
             let to = (from + CHUNK).min(end);
             for (offset, leaf) in store.read_leaves(from, to)?.iter().enumerate() {
                 let index = from + offset as u64;
-                let (entry, effects) =
-                    self.state
-                        .apply_leaf(leaf)
-                        .map_err(|rejection| ReplayError::Rejected {
-                            index,
-                            code: rejection.code(),
-                            rejection,
-                        })?;
+                let (entry, effects) = self
+                    .state
+                    .apply_leaf(leaf)
+                    .map_err(|rejection| RejectedEntry { index, rejection })?;
                 self.trace.record(&effects);
                 self.recent.record(&self.state, index, &entry.statement);
             }

@@ -15,7 +15,7 @@ use minhbach_ledger::rules::Rejection;
 use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::store::LogStore as _;
 
-use super::{Books, BooksState, Checked, Flushing, ReplayError, SharedBooks};
+use super::{Books, BooksError, BooksState, Checked, Flushing, SharedBooks};
 use crate::metrics::Metrics;
 use crate::recent::campaigns_of;
 
@@ -102,7 +102,7 @@ pub enum CoreError {
     },
     /// The books could not be opened.
     #[error(transparent)]
-    Books(#[from] ReplayError),
+    Books(#[from] BooksError),
 }
 
 impl Core {

@@ -40,7 +40,7 @@ mod commit;
 mod group;
 
 use books::Flushing;
-pub use books::{Books, BooksState, BooksStore, FlushJob, FlushTicket, ReplayError, SharedBooks};
+pub use books::{Books, BooksError, BooksState, BooksStore, FlushJob, FlushTicket, SharedBooks};
 pub use check::{check_envelopes, Checked};
 pub use commit::{Accepted, Core, CoreError, Outcome, SequencerError};
 pub use group::{BatchConfig, Sequencer};
