@@ -294,11 +294,11 @@ fn grant_keys<W: Writer, R: CryptoRngCore>(
 ) -> Seeded<(), W> {
     for spec in OFFICIALS.iter().filter(|o| o.role != Role::Governance) {
         *t += Duration::seconds(60);
-        let (role, scope) = match spec.role {
-            Role::Approver => ("approver", json!({"campaigns": [STORM, FLOOD]})),
-            Role::Intake => ("intake", json!({"campaigns": [STORM, FLOOD]})),
-            Role::Field => ("field", json!({"regions": spec.regions})),
-            Role::Governance => ("governance", json!({})),
+        let role = spec.role.as_str();
+        let scope = match spec.role {
+            Role::Field => json!({"regions": spec.regions}),
+            Role::Governance => json!({}),
+            _ => json!({"campaigns": [STORM, FLOOD]}),
         };
         s.push(
             *t,

@@ -5,19 +5,8 @@ use minhbach_ledger::envelope::{Envelope, EnvelopeError, STATEMENT_PAYLOAD_TYPE}
 
 use crate::ORIGIN;
 
-/// The role an official holds in the demo.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Role {
-    /// Approves disbursements.
-    Approver,
-    /// Enrolls households, acknowledges payments, resolves feedback.
-    Field,
-    /// Signs the genesis, grants keys, opens campaigns.
-    Governance,
-    /// Records donations, balances and feedback.
-    Intake,
-}
+/// The role an official holds in the demo: the core's.
+pub use minhbach_ledger::statement::Role;
 
 /// One demo official.
 #[derive(Debug)]

@@ -521,3 +521,16 @@ pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()
         tracing::info!(target: "minhbach_server::http", "shutting down");
     })
 }
+
+/// Joins a background thread held in `slot`, once: the first caller takes the
+/// handle and waits for the thread; later callers find the slot empty. A
+/// poisoned lock is still taken, since its content is only the handle.
+pub(crate) fn join_once(slot: &std::sync::Mutex<Option<std::thread::JoinHandle<()>>>) {
+    let thread = slot
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    if let Some(thread) = thread {
+        let _ = thread.join();
+    }
+}

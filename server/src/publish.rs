@@ -360,14 +360,7 @@ impl Publisher {
 impl Drop for Publisher {
     fn drop(&mut self) {
         self.stop.send_replace(true);
-        let thread = self
-            .thread
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(thread) = thread {
-            let _ = thread.join();
-        }
+        crate::join_once(&self.thread);
     }
 }
 

@@ -152,13 +152,6 @@ impl Drop for Sequencer {
         // and stops when the channel is empty and closed.
         let (dummy, _) = mpsc::sync_channel(0);
         drop(std::mem::replace(&mut self.tx, dummy));
-        let thread = self
-            .thread
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(thread) = thread {
-            let _ = thread.join();
-        }
+        crate::join_once(&self.thread);
     }
 }
