@@ -14,11 +14,11 @@ mod common;
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::{Signer as _, SigningKey};
 use minhbach_auditor::full::BUNDLES_PER_STEP;
 use minhbach_auditor::replay::Replay;
-use minhbach_ledger::ed25519::{verify_decoded_batch, Decoded};
+use minhbach_ledger::ed25519::{Decoded, verify_decoded_batch};
 use minhbach_ledger::merkle::Hash;
 use minhbach_ledger::tile::{encode_entry_bundle, parse_entry_bundle};
 

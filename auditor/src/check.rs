@@ -7,15 +7,15 @@
 
 use std::path::Path;
 
-use minhbach_ledger::checkpoint::{open_checkpoint, Checkpoint};
+use minhbach_ledger::checkpoint::{Checkpoint, open_checkpoint};
 use minhbach_ledger::merkle::Hash;
 use minhbach_ledger::policy::Policy;
 use serde::{Deserialize, Serialize};
 
+use crate::AuditError;
 use crate::durable::write_atomic;
 use crate::fetch::Fetcher;
-use crate::tiles::{check_root, prove_consistency, Consistency};
-use crate::AuditError;
+use crate::tiles::{Consistency, check_root, prove_consistency};
 
 /// What the state file remembers: the last checkpoint verified, as signed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

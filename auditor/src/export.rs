@@ -12,16 +12,16 @@ use std::path::Path;
 
 use minhbach_ledger::checkpoint::Checkpoint;
 use minhbach_ledger::leaf::Leaf;
-use minhbach_ledger::merkle::{leaf_hash, Tree};
+use minhbach_ledger::merkle::{Tree, leaf_hash};
 use minhbach_ledger::note::Note;
 use minhbach_ledger::policy::Policy;
 use minhbach_ledger::tile::{entry_bundles_for_size, parse_entry_bundle_exact};
 use serde_json::{Map, Value};
 
+use crate::AuditError;
 use crate::fetch::Fetcher;
 use crate::full::download;
 use crate::replay::ReplayError;
-use crate::AuditError;
 
 /// What was exported.
 #[derive(Clone, Debug, PartialEq, Eq)]

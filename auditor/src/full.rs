@@ -13,28 +13,28 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use minhbach_ledger::api::Lookup;
 use minhbach_ledger::checkpoint::Checkpoint;
-use minhbach_ledger::merkle::{leaf_hash, Hash};
+use minhbach_ledger::merkle::{Hash, leaf_hash};
 use minhbach_ledger::policy::Policy;
 use minhbach_ledger::rules::RejectedEntry;
 use minhbach_ledger::statement::Channel;
 use minhbach_ledger::tile::{
-    entry_bundles_for_size, parse_entry_bundle_exact, parse_tile, tiles_for_size, TileKind,
-    TilePath,
+    TileKind, TilePath, entry_bundles_for_size, parse_entry_bundle_exact, parse_tile,
+    tiles_for_size,
 };
 
-use crate::check::{evidence, load_state, save_state, Evidence};
+use crate::AuditError;
+use crate::check::{Evidence, evidence, load_state, save_state};
 use crate::fetch::{FetchError, Fetcher};
 use crate::replay::{Replay, ReplayError};
 use crate::report::{self, Anomaly, Report, Thresholds};
 use crate::snapshot;
-use crate::tiles::{prove_consistency, Consistency};
-use crate::AuditError;
+use crate::tiles::{Consistency, prove_consistency};
 
 /// Bundles replayed per call of [`Replay::replay`] (enough to keep the
 /// verification pipeline busy; the replay bench feeds the same steps).
@@ -161,33 +161,35 @@ pub fn download_from(
     };
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(path) = todo.get(i) else { break };
-                if failed.load(Ordering::Relaxed) {
-                    break;
-                }
-                let bytes = match fetcher.tile(path) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        fail(e.into());
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = todo.get(i) else { break };
+                    if failed.load(Ordering::Relaxed) {
                         break;
                     }
-                };
-                match d.cache_path(path).filter(|_| path.is_full()) {
-                    Some(file) => {
-                        if let Err(e) = store(&file, &bytes) {
-                            fail(AuditError::io(&file, e));
+                    let bytes = match fetcher.tile(path) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            fail(e.into());
                             break;
                         }
-                    }
-                    None => {
-                        if let Ok(mut m) = memory.lock() {
-                            m.insert(*path, bytes);
+                    };
+                    match d.cache_path(path).filter(|_| path.is_full()) {
+                        Some(file) => {
+                            if let Err(e) = store(&file, &bytes) {
+                                fail(AuditError::io(&file, e));
+                                break;
+                            }
+                        }
+                        None => {
+                            if let Ok(mut m) = memory.lock() {
+                                m.insert(*path, bytes);
+                            }
                         }
                     }
+                    bar.inc(1);
                 }
-                bar.inc(1);
             });
         }
     });

@@ -54,7 +54,9 @@ pub enum AuditError {
     #[error("the receipt does not verify: {0}")]
     Receipt(#[from] ReceiptError),
     /// The receipt's tree is not a prefix of today's tree.
-    #[error("the receipt's checkpoint (size {receipt_size}) is not consistent with today's tree (size {size}): {what}")]
+    #[error(
+        "the receipt's checkpoint (size {receipt_size}) is not consistent with today's tree (size {size}): {what}"
+    )]
     ReceiptNotInTree {
         /// The receipt checkpoint's size.
         receipt_size: u64,
@@ -203,7 +205,7 @@ pub fn verify_receipt_online(
 
 #[cfg(test)]
 mod tests {
-    use minhbach_ledger::checkpoint::{sign_checkpoint, Checkpoint};
+    use minhbach_ledger::checkpoint::{Checkpoint, sign_checkpoint};
     use minhbach_ledger::log::Log;
     use minhbach_ledger::note::{KeyName, Signer};
     use minhbach_ledger::receipt::TlogProof;

@@ -10,12 +10,12 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use minhbach_auditor::check::{check, CheckOutcome};
-use minhbach_auditor::full::{full, trace, write_json, FullOptions, Selector};
+use minhbach_auditor::check::{CheckOutcome, check};
+use minhbach_auditor::full::{FullOptions, Selector, full, trace, write_json};
 use minhbach_auditor::report::Thresholds;
 use minhbach_auditor::{
-    export, load_policy, verify_checkpoint, verify_receipt, verify_receipt_online, AuditError,
-    Fetcher,
+    AuditError, Fetcher, export, load_policy, verify_checkpoint, verify_receipt,
+    verify_receipt_online,
 };
 use minhbach_ledger::policy::Policy;
 

@@ -14,8 +14,8 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use minhbach_ledger::summary::{self, DEFAULT_MIN_CELL};
 use serde::Serialize;
 
-use crate::replay::Replay;
 use crate::AuditError;
+use crate::replay::Replay;
 
 /// One anomaly worth a human look.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -26,7 +26,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use minhbach_ledger::checkpoint::{open_checkpoint, Checkpoint};
+use minhbach_ledger::checkpoint::{Checkpoint, open_checkpoint};
 use minhbach_ledger::merkle::{Hash, NodeId, Tree};
 use minhbach_ledger::policy::Policy;
 use minhbach_ledger::rules::{MemoryHistory, State};
@@ -36,8 +36,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use thiserror::Error;
 
-use crate::replay::{Observer, Replay};
 use crate::AuditError;
+use crate::replay::{Observer, Replay};
 
 /// The file's first line: what it is and the format version.
 const MAGIC: &[u8] = b"minhbach-audit replay snapshot v3\n";

@@ -12,11 +12,11 @@ use std::sync::Mutex;
 
 use minhbach_ledger::checkpoint::Checkpoint;
 use minhbach_ledger::merkle::{
-    consistency_proof, node_hash, root_at, verify_consistency, Hash, HashReader, MerkleError,
-    NodeId,
+    Hash, HashReader, MerkleError, NodeId, consistency_proof, node_hash, root_at,
+    verify_consistency,
 };
 use minhbach_ledger::store::StoreError;
-use minhbach_ledger::tile::{parse_tile, TileError, TilePath, TILE_HEIGHT, TILE_WIDTH};
+use minhbach_ledger::tile::{TILE_HEIGHT, TILE_WIDTH, TileError, TilePath, parse_tile};
 use thiserror::Error;
 
 use crate::fetch::{FetchError, Fetcher};
@@ -280,7 +280,7 @@ pub fn check_root<S: TileSource + ?Sized>(
 pub(crate) mod tests {
     use std::collections::HashMap;
 
-    use minhbach_ledger::merkle::{leaf_hash, Tree};
+    use minhbach_ledger::merkle::{Tree, leaf_hash};
     use minhbach_ledger::tile::{encode_tile, tiles_for_size};
 
     use super::*;

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use minhbach_ledger::checkpoint::{sign_checkpoint, Checkpoint};
+use minhbach_ledger::checkpoint::{Checkpoint, sign_checkpoint};
 use minhbach_ledger::log::Log;
 use minhbach_ledger::merkle::HashReader as _;
 use minhbach_ledger::note::{KeyName, Signer};

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::support::{donation, step, World, YAGI};
+use common::support::{World, YAGI, donation, step};
 use common::{history, with_bad_signature};
 use minhbach_auditor::replay::{Replay, ReplayError};
 use minhbach_ledger::rules::{RejectedEntry, Rejection, State};

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use chrono::{TimeZone as _, Utc};
 use common::{grow, history, log_signer, mirror};
-use minhbach_auditor::full::{full, FullOptions, FullOutcome};
+use minhbach_auditor::full::{FullOptions, FullOutcome, full};
 use minhbach_auditor::report::Thresholds;
 use minhbach_auditor::snapshot::FILE_NAME;
 use minhbach_auditor::{AuditError, Fetcher, ReplayError};

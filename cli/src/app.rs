@@ -18,12 +18,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use ed25519_dalek::VerifyingKey;
 use minhbach_ledger::envelope::{Envelope, KeyId, STATEMENT_PAYLOAD_TYPE};
 use minhbach_ledger::statement::Statement;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::client::{Client, Keys, Problem};
 use crate::explain::explain;

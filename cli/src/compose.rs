@@ -66,7 +66,12 @@ pub fn fields(kind: StatementKind) -> &'static [Field] {
         StatementKind::AccountBalance => &[
             f!("account", Str, true, "registered account slug, e.g. vcb-1"),
             f!("date", Str, true, "the bank's business day, YYYY-MM-DD"),
-            f!("balance", Int, true, "end-of-day balance in the asset's unit"),
+            f!(
+                "balance",
+                Int,
+                true,
+                "end-of-day balance in the asset's unit"
+            ),
         ],
         StatementKind::AccountClose => &[
             f!("account", Str, true, "account slug"),
@@ -75,23 +80,53 @@ pub fn fields(kind: StatementKind) -> &'static [Field] {
         StatementKind::AccountRegister => &[
             f!("account", Str, true, "new account slug, e.g. vcb-1"),
             f!("campaign", Str, true, "campaign slug"),
-            f!("kind", Str, true, "bank | cash | e_wallet | treasury | warehouse"),
+            f!(
+                "kind",
+                Str,
+                true,
+                "bank | cash | e_wallet | treasury | warehouse"
+            ),
             f!("institution", Str, true, "e.g. Vietcombank"),
             f!("number", Str, true, "the public account number"),
             f!("alias", Str, false, "an alias such as CT1111"),
             f!("holder", Str, true, "account holder as the bank shows it"),
             f!("asset", Str, true, "e.g. VND"),
-            f!("opening_balance", Int, false, "balance when registered (default 0)"),
+            f!(
+                "opening_balance",
+                Int,
+                false,
+                "balance when registered (default 0)"
+            ),
         ],
         StatementKind::Acknowledgment => &[
-            f!("disbursement", EntryRef, true, "INDEX:LEAF_HASH of the disbursement"),
+            f!(
+                "disbursement",
+                EntryRef,
+                true,
+                "INDEX:LEAF_HASH of the disbursement"
+            ),
             f!("amount", Int, true, "amount received"),
-            f!("evidence", List, false, "SHA-256 hex digests of photos or signed forms"),
+            f!(
+                "evidence",
+                List,
+                false,
+                "SHA-256 hex digests of photos or signed forms"
+            ),
         ],
         StatementKind::BeneficiaryEnroll => &[
-            f!("beneficiary", Str, true, "commitment (64 hex, see `minhbach commitment`)"),
+            f!(
+                "beneficiary",
+                Str,
+                true,
+                "commitment (64 hex, see `minhbach commitment`)"
+            ),
             f!("region", Str, true, "administrative code, e.g. 15-02647"),
-            f!("category", Str, true, "poor_household | near_poor_household | disabled | elderly_alone | orphan | disaster_affected | other"),
+            f!(
+                "category",
+                Str,
+                true,
+                "poor_household | near_poor_household | disabled | elderly_alone | orphan | disaster_affected | other"
+            ),
             f!("priority", Int, true, "1 (highest) to 4"),
         ],
         StatementKind::BeneficiaryUpdate => &[
@@ -109,55 +144,140 @@ pub fn fields(kind: StatementKind) -> &'static [Field] {
             f!("campaign", Str, true, "new campaign slug, e.g. yagi-2024"),
             f!("title.vi", Str, true, "title in Vietnamese"),
             f!("title.en", Str, false, "title in English"),
-            f!("cause.kind", Str, true, "typhoon | flood | landslide | drought | fire | epidemic | cold_spell | other ..."),
+            f!(
+                "cause.kind",
+                Str,
+                true,
+                "typhoon | flood | landslide | drought | fire | epidemic | cold_spell | other ..."
+            ),
             f!("cause.name", Str, true, "e.g. Bão số 3 (Yagi)"),
             f!("cause.date", Str, false, "YYYY-MM-DD"),
-            f!("cause.regions", List, false, "affected region codes, e.g. 15,22"),
+            f!(
+                "cause.regions",
+                List,
+                false,
+                "affected region codes, e.g. 15,22"
+            ),
             f!("priority", Int, true, "1 (highest) to 4"),
             f!("assets", List, true, "e.g. VND,kg_rice"),
-            f!("approval_policy", Json, true, r#"e.g. {"VND":[{"from":0,"approvals":1},{"from":100000000,"approvals":2}]}"#),
-            f!("unit_rates", Json, false, r#"e.g. [{"category":"house_rebuild","asset":"VND","amount":100000000}]"#),
+            f!(
+                "approval_policy",
+                Json,
+                true,
+                r#"e.g. {"VND":[{"from":0,"approvals":1},{"from":100000000,"approvals":2}]}"#
+            ),
+            f!(
+                "unit_rates",
+                Json,
+                false,
+                r#"e.g. [{"category":"house_rebuild","asset":"VND","amount":100000000}]"#
+            ),
         ],
         StatementKind::CampaignUpdate => &[
             f!("campaign", Str, true, "campaign slug"),
-            f!("title.vi", Str, false, "new title in Vietnamese (with --title-en)"),
+            f!(
+                "title.vi",
+                Str,
+                false,
+                "new title in Vietnamese (with --title-en)"
+            ),
             f!("title.en", Str, false, "new title in English"),
             f!("cause", Json, false, "the whole new cause object"),
             f!("priority", Int, false, "new priority 1-4"),
             f!("add_assets", List, false, "assets to add"),
-            f!("approval_policy", Json, false, "the whole new approval policy"),
-            f!("unit_rates", Json, false, "the whole new list of unit rates"),
+            f!(
+                "approval_policy",
+                Json,
+                false,
+                "the whole new approval policy"
+            ),
+            f!(
+                "unit_rates",
+                Json,
+                false,
+                "the whole new list of unit rates"
+            ),
         ],
         StatementKind::Disbursement => &[
             f!("campaign", Str, true, "campaign slug"),
             f!("amount", Int, true, "amount paid or handed out"),
             f!("asset", Str, true, "e.g. VND"),
-            f!("recipient.beneficiary", Str, false, "beneficiary commitment (or --recipient-organization)"),
-            f!("recipient.organization", Str, false, "a public organization's name"),
+            f!(
+                "recipient.beneficiary",
+                Str,
+                false,
+                "beneficiary commitment (or --recipient-organization)"
+            ),
+            f!(
+                "recipient.organization",
+                Str,
+                false,
+                "a public organization's name"
+            ),
             f!("region", Str, true, "administrative code"),
             f!("purpose", Str, true, "what for"),
-            f!("category", Str, false, "unit-rate category, e.g. house_rebuild"),
+            f!(
+                "category",
+                Str,
+                false,
+                "unit-rate category, e.g. house_rebuild"
+            ),
             f!("units", Int, false, "how many units of the category"),
             f!("account", Str, false, "the account paid from"),
         ],
         StatementKind::Donation => &[
             f!("campaign", Str, true, "campaign slug"),
-            f!("account", Str, false, "receiving account slug (bank and e-wallet)"),
+            f!(
+                "account",
+                Str,
+                false,
+                "receiving account slug (bank and e-wallet)"
+            ),
             f!("amount", Int, true, "amount received"),
             f!("asset", Str, true, "e.g. VND"),
             f!("channel", Str, true, "bank | cash | e_wallet | in_kind"),
-            f!("external_ref", Str, true, "bank transaction reference or receipt number"),
-            f!("donor_name", Str, false, "as the donor chose: full name, initials or omit"),
+            f!(
+                "external_ref",
+                Str,
+                true,
+                "bank transaction reference or receipt number"
+            ),
+            f!(
+                "donor_name",
+                Str,
+                false,
+                "as the donor chose: full name, initials or omit"
+            ),
             f!("donor_commitment", Str, false, "donor commitment (64 hex)"),
-            f!("memo", Str, false, "memo with account, phone and ID numbers masked"),
+            f!(
+                "memo",
+                Str,
+                false,
+                "memo with account, phone and ID numbers masked"
+            ),
             f!("received_at", Str, true, "when it arrived, RFC 3339 UTC"),
         ],
         StatementKind::FeedbackOpen => &[
-            f!("category", Str, true, "complaint | question | request | correction | fraud_report"),
+            f!(
+                "category",
+                Str,
+                true,
+                "complaint | question | request | correction | fraud_report"
+            ),
             f!("region", Str, true, "administrative code"),
             f!("campaign", Str, false, "campaign slug"),
-            f!("concerns", EntryRef, false, "INDEX:LEAF_HASH of the entry it concerns"),
-            f!("text_hash", Str, true, "SHA-256 hex of the complaint text (kept off the log)"),
+            f!(
+                "concerns",
+                EntryRef,
+                false,
+                "INDEX:LEAF_HASH of the entry it concerns"
+            ),
+            f!(
+                "text_hash",
+                Str,
+                true,
+                "SHA-256 hex of the complaint text (kept off the log)"
+            ),
         ],
         StatementKind::FeedbackResolve => &[
             f!("feedback", Str, true, "the feedback.open statement id"),
@@ -165,14 +285,44 @@ pub fn fields(kind: StatementKind) -> &'static [Field] {
             f!("response_hash", Str, true, "SHA-256 hex of the answer text"),
         ],
         StatementKind::Genesis => &[
-            f!("origin", Str, true, "the log's origin, e.g. minhbach.example/log"),
-            f!("governance", Json, true, r#"{"threshold":2,"keys":[{"public_key":"<b64>","name":"...","title":"..."}]}"#),
-            f!("assets", Json, true, r#"[{"code":"VND","name":"Việt Nam đồng"}]"#),
-            f!("defaults.max_skew_seconds", Int, false, "allowed clock skew (default 600)"),
-            f!("defaults.feedback_due_days", Int, false, "days to answer feedback (default 15)"),
+            f!(
+                "origin",
+                Str,
+                true,
+                "the log's origin, e.g. minhbach.example/log"
+            ),
+            f!(
+                "governance",
+                Json,
+                true,
+                r#"{"threshold":2,"keys":[{"public_key":"<b64>","name":"...","title":"..."}]}"#
+            ),
+            f!(
+                "assets",
+                Json,
+                true,
+                r#"[{"code":"VND","name":"Việt Nam đồng"}]"#
+            ),
+            f!(
+                "defaults.max_skew_seconds",
+                Int,
+                false,
+                "allowed clock skew (default 600)"
+            ),
+            f!(
+                "defaults.feedback_due_days",
+                Int,
+                false,
+                "days to answer feedback (default 15)"
+            ),
         ],
         StatementKind::KeyGrant => &[
-            f!("public_key", Str, true, "base64 of the 32-byte key (printed by `minhbach key new`)"),
+            f!(
+                "public_key",
+                Str,
+                true,
+                "base64 of the 32-byte key (printed by `minhbach key new`)"
+            ),
             f!("name", Str, true, "the official's or office's name"),
             f!("title", Str, true, "their title"),
             f!("roles", List, true, "intake,approver,field,governance"),
@@ -184,7 +334,12 @@ pub fn fields(kind: StatementKind) -> &'static [Field] {
             f!("reason", Str, true, "why"),
         ],
         StatementKind::Reversal => &[
-            f!("target", EntryRef, true, "INDEX:LEAF_HASH of the donation or disbursement"),
+            f!(
+                "target",
+                EntryRef,
+                true,
+                "INDEX:LEAF_HASH of the donation or disbursement"
+            ),
             f!("reason", Str, true, "why"),
         ],
         StatementKind::Transfer => &[

@@ -6,15 +6,21 @@
 #[must_use]
 pub fn explain(code: &str) -> &'static str {
     match code {
-        "above_unit_rate" => "the amount is above the campaign's published unit rate: the governance quorum must approve it too",
+        "above_unit_rate" => {
+            "the amount is above the campaign's published unit rate: the governance quorum must approve it too"
+        }
         "account_closed" => "the receiving account is closed",
         "already_resolved" => "this feedback was already resolved",
         "already_reversed" => "this entry was already reversed",
-        "bad_signature" => "a signature does not match the statement (was the file edited after signing?)",
+        "bad_signature" => {
+            "a signature does not match the statement (was the file edited after signing?)"
+        }
         "campaign_closed" => "the campaign is closed and takes nothing new",
         "duplicate" => "already in the log (same id, or same channel and bank reference)",
         "genesis_exists" => "the log already has its genesis entry",
-        "insufficient_approvals" => "not enough distinct approvers signed for this amount: ask more officials to co-sign",
+        "insufficient_approvals" => {
+            "not enough distinct approvers signed for this amount: ask more officials to co-sign"
+        }
         "key_revoked" => "a signing key has been revoked",
         "leaf_hash_mismatch" => "the referenced entry's leaf hash is wrong",
         "malformed" => "the envelope or statement is not well formed",
@@ -25,11 +31,17 @@ pub fn explain(code: &str) -> &'static str {
         "over_acknowledged" => "more is acknowledged than was disbursed",
         "overflow" => "an amount or a total is too large",
         "overspend" => "the campaign's balance is too small for this amount",
-        "personal_data" => "the text holds a long number (account, phone or ID): mask it before signing",
-        "quorum_unreachable" => "the change would leave too few governance keys to reach the quorum",
+        "personal_data" => {
+            "the text holds a long number (account, phone or ID): mask it before signing"
+        }
+        "quorum_unreachable" => {
+            "the change would leave too few governance keys to reach the quorum"
+        }
         "region_mismatch" => "the region does not match the beneficiary's region",
         "time_regression" => "the log's time would go backwards",
-        "time_skew" => "the statement's time is too far from the server's clock: check your computer's clock",
+        "time_skew" => {
+            "the statement's time is too far from the server's clock: check your computer's clock"
+        }
         "too_large" => "the request or the statement is too large",
         "unauthorized" => "a signer's key does not hold the role this statement needs",
         "unknown_account" => "the receiving account is not registered",

@@ -16,11 +16,11 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use minhbach_ledger::statement::{Statement, MAX_TEXT_BYTES};
+use minhbach_ledger::statement::{MAX_TEXT_BYTES, Statement};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-use crate::bank::mask::{display_name, hide_name, mask_memo, memo_name, NameDisplay};
+use crate::bank::mask::{NameDisplay, display_name, hide_name, mask_memo, memo_name};
 use crate::bank::{Credit, Malformed, Parsed};
 use crate::explain::amount;
 

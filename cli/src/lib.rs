@@ -28,7 +28,9 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum CliError {
     /// A salt is not 64 hexadecimal digits (32 bytes).
-    #[error("the salt must be 64 hexadecimal digits (32 bytes), as printed on the support card; got {length} characters")]
+    #[error(
+        "the salt must be 64 hexadecimal digits (32 bytes), as printed on the support card; got {length} characters"
+    )]
     BadSalt {
         /// Length of what was given.
         length: usize,

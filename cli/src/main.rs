@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use minhbach_cli::app::{run, Cli, Refused};
+use minhbach_cli::app::{Cli, Refused, run};
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {

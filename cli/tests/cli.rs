@@ -505,12 +505,14 @@ fn vietcombank_csv_with_title_rows_dots_debits_and_bad_lines() {
         ds[2].memo.as_ref().unwrap().as_str(),
         "ung ho tu Viettel Money *******5678"
     );
-    assert!(ds[3]
-        .memo
-        .as_ref()
-        .unwrap()
-        .as_str()
-        .ends_with("CCCD ********6789"));
+    assert!(
+        ds[3]
+            .memo
+            .as_ref()
+            .unwrap()
+            .as_str()
+            .ends_with("CCCD ********6789")
+    );
     for d in &ds {
         assert!(longest_digit_run(d.memo.as_ref().unwrap().as_str()) <= 8);
         assert_eq!(d.campaign.as_str(), "yagi-2024");

@@ -14,10 +14,10 @@ use minhbach_ledger::envelope::{Envelope, EnvelopeError};
 use minhbach_ledger::rules::Rejection;
 use rand_core::CryptoRngCore;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::officials::{Officials, Role, OFFICIALS};
-use crate::{household, ACCOUNT_BIDV, ACCOUNT_VCB, ACCOUNT_VTB, FLOOD, ORIGIN, STORM};
+use crate::officials::{OFFICIALS, Officials, Role};
+use crate::{ACCOUNT_BIDV, ACCOUNT_VCB, ACCOUNT_VTB, FLOOD, ORIGIN, STORM, household};
 
 /// How much history to seed.
 #[derive(Debug, Clone, Copy)]

@@ -31,9 +31,9 @@ pub mod memory;
 mod officials;
 pub mod world;
 
-pub use history::{seed, Landed, Options, SeedError, Writer};
+pub use history::{Landed, Options, SeedError, Writer, seed};
 pub use memory::MemoryLog;
-pub use officials::{Official, Officials, Role, OFFICIALS};
+pub use officials::{OFFICIALS, Official, Officials, Role};
 
 use minhbach_ledger::statement::Commitment;
 

@@ -17,7 +17,7 @@ use minhbach_ledger::merkle::leaf_hash;
 use minhbach_ledger::rules::{Effects, Rejection, State, VerifiedEntry};
 use minhbach_ledger::statement::{Commitment, Digest, PublicKey, Statement};
 use minhbach_ledger::trace::TraceIndex;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// The Typhoon Yagi campaign.
 pub const YAGI: &str = "yagi-2024";

@@ -7,8 +7,8 @@ use std::convert::Infallible;
 use chrono::{DateTime, TimeZone as _, Utc};
 use ed25519_dalek::SigningKey;
 use minhbach_demo::{
-    household, seed, MemoryLog, Officials, Options, ACCOUNT_BIDV, ACCOUNT_VCB, ACCOUNT_VTB, FLOOD,
-    STORM,
+    ACCOUNT_BIDV, ACCOUNT_VCB, ACCOUNT_VTB, FLOOD, MemoryLog, Officials, Options, STORM, household,
+    seed,
 };
 use minhbach_ledger::statement::Slug;
 use sha2::Digest as _;

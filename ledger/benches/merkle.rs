@@ -17,7 +17,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ct_merkle::mem_backed_tree::MemoryBackedTree;
 use minhbach_ledger::log::Log;
 use minhbach_ledger::merkle::{self, Hash, HashReader as _, NodeId};

@@ -11,7 +11,7 @@ use minhbach_demo::world as support;
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use minhbach_ledger::rules::{State, VerifiedEntry};
 use support::*;
 

@@ -461,8 +461,8 @@ pub fn merge_signed_checkpoints(a: &[u8], b: &[u8]) -> Result<Vec<u8>, Checkpoin
 
 #[cfg(test)]
 mod tests {
-    use base64::engine::general_purpose::STANDARD as BASE64;
     use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as BASE64;
     use ed25519_dalek::SigningKey;
     use proptest::prelude::*;
     use sha2::{Digest, Sha256};

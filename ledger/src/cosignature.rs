@@ -236,8 +236,8 @@ impl Cosigner {
 
 #[cfg(test)]
 mod tests {
-    use base64::engine::general_purpose::STANDARD as BASE64;
     use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as BASE64;
     use proptest::prelude::*;
     use sha2::{Digest, Sha256};
 

@@ -55,8 +55,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -695,7 +695,7 @@ mod tests {
     }
 
     /// A lookup that knows the keys with these seeds.
-    fn registry(seeds: &[u8]) -> impl Fn(&KeyId) -> Option<VerifyingKey> {
+    fn registry(seeds: &[u8]) -> impl Fn(&KeyId) -> Option<VerifyingKey> + use<> {
         let keys: Vec<VerifyingKey> = seeds.iter().map(|s| key(*s).verifying_key()).collect();
         move |id| keys.iter().find(|k| KeyId::of(k) == *id).copied()
     }

@@ -41,7 +41,7 @@ use chrono::{DateTime, Datelike as _, NaiveDate, NaiveTime, Timelike as _, Utc};
 use serde::Deserialize;
 
 use crate::envelope::{Envelope, EnvelopeError, WireEnvelope};
-use crate::merkle::{leaf_hash, Hash};
+use crate::merkle::{Hash, leaf_hash};
 
 /// The leaf format version, the value of `"v"`.
 pub const LEAF_VERSION: u64 = 1;

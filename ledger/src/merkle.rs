@@ -16,8 +16,8 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
@@ -942,7 +942,7 @@ mod tests {
     }
 
     /// Every (hash, bit) position of a proof.
-    fn bit_flips(proof: &[Hash]) -> impl Iterator<Item = (usize, usize)> {
+    fn bit_flips(proof: &[Hash]) -> impl Iterator<Item = (usize, usize)> + use<> {
         let n = proof.len();
         (0..n).flat_map(|i| (0..HASH_SIZE * 8).map(move |b| (i, b)))
     }

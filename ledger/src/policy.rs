@@ -42,7 +42,7 @@
 
 use std::collections::HashMap;
 
-use crate::checkpoint::{open_checkpoint, Checkpoint, CheckpointError, SignedCheckpoint};
+use crate::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint, open_checkpoint};
 use crate::note::{Note, NoteError, SignatureType, VerifierKey};
 
 /// The largest policy file accepted, in bytes.
@@ -397,7 +397,7 @@ impl Policy {
             (None, None) => {
                 return Err(PolicyError::UnknownLog {
                     origin: checkpoint.origin().to_owned(),
-                })
+                });
             }
         };
         let mut witnessed = vec![false; self.witnesses.len()];
@@ -415,7 +415,7 @@ impl Policy {
             .witnesses
             .iter()
             .zip(&witnessed)
-            .filter(|(_, &w)| w)
+            .filter(|&(_, &w)| w)
             .map(|(w, _)| w.name.clone())
             .collect();
         Ok(VerifiedCheckpoint {
@@ -704,7 +704,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::checkpoint::{add_cosignatures, sign_checkpoint, LogSigner};
+    use crate::checkpoint::{LogSigner, add_cosignatures, sign_checkpoint};
     use crate::cosignature::Cosigner;
     use crate::merkle::Hash;
     use crate::note::KeyName;
@@ -1184,7 +1184,7 @@ mod tests {
             let members: Vec<&String> = names
                 .iter()
                 .zip(mask)
-                .filter(|(_, &m)| m)
+                .filter(|&(_, &m)| m)
                 .map(|(n, _)| n)
                 .collect();
             if members.is_empty() {

@@ -27,12 +27,12 @@
 //! statement with [`crate::leaf`] and [`crate::envelope`]). The `extra` data is
 //! not authenticated and is never used here.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 
 use crate::checkpoint::parse_decimal_u64;
-use crate::merkle::{leaf_hash, verify_inclusion, Hash, MerkleError};
+use crate::merkle::{Hash, MerkleError, leaf_hash, verify_inclusion};
 use crate::note::MAX_NOTE_SIZE;
 use crate::policy::{Policy, PolicyError, VerifiedCheckpoint};
 
@@ -420,7 +420,7 @@ mod tests {
 
     use super::*;
     use crate::checkpoint::{
-        add_cosignatures, sign_checkpoint, Checkpoint, CheckpointError, LogSigner,
+        Checkpoint, CheckpointError, LogSigner, add_cosignatures, sign_checkpoint,
     };
     use crate::cosignature::Cosigner;
     use crate::merkle::node_hash;
@@ -563,10 +563,12 @@ mod tests {
         let obj = v.as_object().unwrap();
         assert_eq!(obj.len(), 2);
         assert_eq!(obj["leaf"], BASE64.encode(leaf(0)));
-        assert!(obj["proof"]
-            .as_str()
-            .unwrap()
-            .starts_with("c2sp.org/tlog-proof@v1\n"));
+        assert!(
+            obj["proof"]
+                .as_str()
+                .unwrap()
+                .starts_with("c2sp.org/tlog-proof@v1\n")
+        );
     }
 
     #[test]

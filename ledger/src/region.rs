@@ -290,8 +290,10 @@ mod tests {
         ));
         assert!(RegionCode::parse("0").is_err());
         // "01" must not contain "010..." style codes of another shape.
-        assert!(!RegionCode::parse("01")
-            .unwrap()
-            .contains(&RegionCode::parse("pre2025:01").unwrap()));
+        assert!(
+            !RegionCode::parse("01")
+                .unwrap()
+                .contains(&RegionCode::parse("pre2025:01").unwrap())
+        );
     }
 }

@@ -34,7 +34,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use crate::merkle::{Hash, NodeId, HASH_SIZE};
+use crate::merkle::{HASH_SIZE, Hash, NodeId};
 
 /// Tree levels per tile: a tile is a subtree of height 8.
 pub const TILE_HEIGHT: u8 = 8;

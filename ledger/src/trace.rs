@@ -43,8 +43,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::rules::{Effects, Flow, FlowKind, History, State};
 use crate::statement::{Asset, Slug};
-use crate::store::books::{self, Layer, Layers};
 use crate::store::LogStore;
+use crate::store::books::{self, Layer, Layers};
 
 /// Collects the [`Flow`]s of accepted entries in memory (O(flows): the
 /// auditor's; the server keeps its index in its store, [`StoredTrace`]).

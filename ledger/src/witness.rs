@@ -19,9 +19,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::checkpoint::{open_checkpoint, Checkpoint};
+use crate::checkpoint::{Checkpoint, open_checkpoint};
 use crate::cosignature::Cosigner;
-use crate::merkle::{empty_root, verify_consistency, Hash};
+use crate::merkle::{Hash, empty_root, verify_consistency};
 use crate::note::{Note, NoteSignature, VerifierKey};
 
 /// The most consistency proof lines a request may carry: a client must not

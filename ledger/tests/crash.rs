@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use minhbach_ledger::log::Log;
 use minhbach_ledger::merkle::Hash;
-use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::store::LogStore;
+use minhbach_ledger::store::rocks::RocksStore;
 use rand::{Rng, SeedableRng};
 
 const CHILD_ENV: &str = "MINHBACH_CRASH_CHILD_DIR";

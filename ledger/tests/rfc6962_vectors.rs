@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use minhbach_ledger::merkle::{verify_consistency, verify_inclusion, Hash};
+use base64::engine::general_purpose::STANDARD;
+use minhbach_ledger::merkle::{Hash, verify_consistency, verify_inclusion};
 use serde_json::Value;
 
 /// Cases where this implementation is deliberately stricter than the

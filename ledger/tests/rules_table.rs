@@ -683,9 +683,9 @@ const CASES: &[Case] = &[
         expect: None,
         run: |w| {
             let mut s = donation(YAGI, 1_000, "FT-A");
-            s.json["time"] =
-                json!((w.now + Duration::seconds(601))
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            s.json["time"] = json!(
+                (w.now + Duration::seconds(601)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            );
             s
         },
     },
@@ -694,9 +694,9 @@ const CASES: &[Case] = &[
         expect: Some("time_skew"),
         run: |w| {
             let mut s = donation(YAGI, 1_000, "FT-A");
-            s.json["time"] =
-                json!((w.now - Duration::seconds(700))
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            s.json["time"] = json!(
+                (w.now - Duration::seconds(700)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            );
             s
         },
     },

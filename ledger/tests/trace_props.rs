@@ -171,12 +171,13 @@ fn check_invariants(w: &World) {
                     _ => {}
                 }
                 if let (FlowKind::Disbursed, Some(AckStatus::Reversed { .. })) = (&s.kind, s.ack) {
-                    assert!(w
-                        .state
-                        .disbursement_record(s.at)
-                        .unwrap()
-                        .reversed_by
-                        .is_some());
+                    assert!(
+                        w.state
+                            .disbursement_record(s.at)
+                            .unwrap()
+                            .reversed_by
+                            .is_some()
+                    );
                 }
             }
         }
@@ -297,8 +298,8 @@ fn reversal_of_a_spent_donation_is_covered_first_in_first_out() {
     let d2 = w.donation(3_000_000, "FT-2");
     let d3 = w.donation(8_000_000, "FT-3");
     w.disburse(12_000_000, 1); // d1 fully, d2 2,000,000
-                               // d2 bounces: 1,000,000 of its own remain; 2,000,000 are covered from d2's
-                               // remaining... none left, so from the front: d3.
+    // d2 bounces: 1,000,000 of its own remain; 2,000,000 are covered from d2's
+    // remaining... none left, so from the front: d3.
     w.ok(step(
         json!({"type": "reversal", "target": w.entry_ref(d2), "reason": "Hoàn"}),
         &["intake"],

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::{Signer as _, SigningKey};
-use load::{batch_body, donation, intake_key, Server};
+use load::{Server, batch_body, donation, intake_key};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpStream;
 
@@ -543,7 +543,10 @@ fn main() {
     };
     let (proofs_first, proofs) = (proofs(0), proofs(1));
     let (tiles_first, tiles) = (tiles(0), tiles(1));
-    println!("at a {size}-entry log: {proofs:.0} inclusion proofs/s, {tiles:.0} level-0 tiles/s (32 connections; targets 30,000/s and 20,000/s at 10 million entries); in the first {:.0} s of each: {proofs_first:.0} and {tiles_first:.0}/s", duration.as_secs_f64());
+    println!(
+        "at a {size}-entry log: {proofs:.0} inclusion proofs/s, {tiles:.0} level-0 tiles/s (32 connections; targets 30,000/s and 20,000/s at 10 million entries); in the first {:.0} s of each: {proofs_first:.0} and {tiles_first:.0}/s",
+        duration.as_secs_f64()
+    );
     println!(
         "server peak resident memory: {:.0} MiB (target < 512 MiB)",
         peak_rss_mib(pid)

@@ -21,11 +21,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ed25519_dalek::SigningKey;
-use minhbach_ledger::checkpoint::{sign_checkpoint, Checkpoint, LogSigner};
+use minhbach_ledger::checkpoint::{Checkpoint, LogSigner, sign_checkpoint};
 use minhbach_ledger::log::Log;
 use minhbach_ledger::note::KeyName;
 use minhbach_ledger::store::rocks::RocksStore;
-use minhbach_ledger::tile::{entry_bundles_for_size, tiles_for_size, TilePath};
+use minhbach_ledger::tile::{TilePath, entry_bundles_for_size, tiles_for_size};
 use minhbach_server::replica::{Replica, ReplicaConfig, RoundReport};
 use object_store::memory::InMemory;
 
@@ -116,6 +116,17 @@ fn proof_tiles_bytes(size: u64) -> u64 {
 }
 
 fn main() {
+    // The S3 client reads its credentials from the environment (as the
+    // server does): the bench runs as a child with the test server's
+    // credentials set, instead of changing its own environment.
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        let status = std::process::Command::new(std::env::current_exe().expect("own path"))
+            .args(std::env::args_os().skip(1))
+            .envs(s3::CREDENTIALS)
+            .status()
+            .expect("run the bench with the S3 credentials");
+        std::process::exit(status.code().unwrap_or(1));
+    }
     let n = entries();
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Arc::new(RocksStore::open(&dir.path().join("db")).expect("open RocksDB"));
@@ -151,9 +162,6 @@ fn main() {
     );
 
     // A real S3 API.
-    for (k, v) in s3::CREDENTIALS {
-        std::env::set_var(k, v);
-    }
     let server = s3::S3::start();
     server.create_public_bucket("bench");
     let mut config = ReplicaConfig::new("s3://bench/log");

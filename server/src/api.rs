@@ -7,10 +7,10 @@
 //! default size: a proof fetched without a size verifies against the
 //! checkpoint served at `/checkpoint`.
 
-use axum::extract::State;
 use axum::Json;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use axum::extract::State;
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use minhbach_ledger::api;
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::merkle::{self, Hash, MerkleError};

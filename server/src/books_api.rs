@@ -4,18 +4,18 @@
 //! log: what the auditor recomputes from the leaves alone.
 
 use crate::sequencer::BooksState as RulesState;
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use minhbach_ledger::api;
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::statement::{Channel, Slug, Statement};
 use minhbach_ledger::store::LogStore as _;
 use minhbach_ledger::summary;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::error::{ApiError, ApiPath, ApiQuery};
 use crate::AppState;
+use crate::error::{ApiError, ApiPath, ApiQuery};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -23,7 +23,7 @@ use minhbach_ledger::rules::Rejection;
 use tokio::sync::oneshot;
 
 use crate::metrics::Metrics;
-use crate::sequencer::{check_envelopes, Checked, SharedBooks};
+use crate::sequencer::{Checked, SharedBooks, check_envelopes};
 
 /// The most envelopes one thread verifies in one take (it always takes at
 /// least the first job waiting, whatever its size).
@@ -198,9 +198,11 @@ mod tests {
             }
         };
         assert_eq!(refused, CheckError::Overloaded);
-        assert!(metrics
-            .render()
-            .contains("minhbach_signature_overloaded_total 1\n"));
+        assert!(
+            metrics
+                .render()
+                .contains("minhbach_signature_overloaded_total 1\n")
+        );
         assert!(queued >= QUEUE, "only {queued} queued");
         drop(blocked);
         let answer = futures::executor::block_on(async {

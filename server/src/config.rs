@@ -38,8 +38,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::sequencer::BatchConfig;
 use crate::WriteConfig;
+use crate::sequencer::BatchConfig;
 
 /// The address a server listens on when nothing says otherwise: loopback
 /// only, so that exposing it is a decision.
@@ -320,7 +320,7 @@ fn witness_policy(
     file: WitnessSection,
     overrides: &Overrides,
 ) -> Result<crate::witness::WitnessPolicy, ConfigError> {
-    use crate::witness::{WitnessPolicy, WitnessSpec, DEFAULT_TIMEOUT};
+    use crate::witness::{DEFAULT_TIMEOUT, WitnessPolicy, WitnessSpec};
     let list = if overrides.witnesses.is_empty() {
         file.list
             .iter()

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::SigningKey;
-use minhbach_ledger::checkpoint::{open_checkpoint, CheckpointError, LogSigner};
+use minhbach_ledger::checkpoint::{CheckpointError, LogSigner, open_checkpoint};
 use minhbach_ledger::note::{KeyName, NoteError, Signer};
 use minhbach_ledger::store::rocks::{RocksOptions, RocksStore};
 use minhbach_ledger::store::{LogStore as _, StoreError};
@@ -375,7 +375,7 @@ fn write_file(path: &Path, contents: &[u8], secret: bool) -> Result<(), DataDirE
 mod openssh {
     use base64::Engine as _;
 
-    use super::{SigningKey, BASE64};
+    use super::{BASE64, SigningKey};
 
     const MAGIC: &[u8] = b"openssh-key-v1\0";
     const KEY_TYPE: &str = "ssh-ed25519";

@@ -14,15 +14,15 @@ use minhbach_ledger::checkpoint::{CheckpointError, LogSigner};
 use minhbach_ledger::envelope::Envelope;
 use minhbach_ledger::rules::Rejection;
 use minhbach_ledger::statement::Slug;
-use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::store::LogStore as _;
+use minhbach_ledger::store::rocks::RocksStore;
 use rand_core::CryptoRngCore;
 
-pub use minhbach_demo::{Officials, Options as DemoOptions, FLOOD, ORIGIN as DEMO_ORIGIN, STORM};
+pub use minhbach_demo::{FLOOD, ORIGIN as DEMO_ORIGIN, Officials, Options as DemoOptions, STORM};
 
 use crate::datadir::{DataDir, DataDirError};
 use crate::metrics::Metrics;
-use crate::sequencer::{check_envelopes, Books, Core, CoreError, SequencerError, SharedBooks};
+use crate::sequencer::{Books, Core, CoreError, SequencerError, SharedBooks, check_envelopes};
 use crate::{AppState, StartError, WriteConfig};
 
 /// Errors while preparing the demo.
@@ -154,21 +154,19 @@ impl minhbach_demo::Writer for CoreWriter {
 
     fn campaign_balance(&self, campaign: &str) -> u64 {
         let books = self.books.read();
-        let balance = Slug::new(campaign)
+        Slug::new(campaign)
             .ok()
             .and_then(|slug| minhbach_ledger::summary::campaign(&books.state, &slug))
             .and_then(|c| c.assets.into_iter().find(|a| a.asset.as_str() == "VND"))
-            .map_or(0, |a| a.balance);
-        balance
+            .map_or(0, |a| a.balance)
     }
 
     fn account_balance(&self, account: &str) -> u64 {
         let books = self.books.read();
-        let derived = books
+        books
             .state
             .accounts()
             .find(|(id, _)| id.as_str() == account)
-            .map_or(0, |(_, a)| a.derived);
-        derived
+            .map_or(0, |(_, a)| a.derived)
     }
 }

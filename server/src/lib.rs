@@ -42,10 +42,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
 use minhbach_ledger::note::VerifierKey;
 use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::store::{LogStore as _, StoreError};
@@ -501,7 +501,7 @@ pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()
 {
     #[cfg(unix)]
     let (mut interrupt, mut terminate) = {
-        use tokio::signal::unix::{signal, SignalKind};
+        use tokio::signal::unix::{SignalKind, signal};
         (
             signal(SignalKind::interrupt())?,
             signal(SignalKind::terminate())?,

@@ -13,10 +13,10 @@ use minhbach_server::datadir::DataDir;
 #[cfg(feature = "demo")]
 use minhbach_server::demo::{self, DemoOptions};
 use minhbach_server::replica::{self, Replica};
-use minhbach_server::{ops, AppState};
+use minhbach_server::{AppState, ops};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
-use tracing_subscriber::{fmt, EnvFilter};
+use tracing_subscriber::{EnvFilter, fmt};
 
 /// The minhbach log server: the C2SP read path and the JSON API over a
 /// RocksDB log.

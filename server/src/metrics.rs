@@ -5,8 +5,8 @@
 //! (`_total` for counters, base units: seconds, entries).
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// A fixed-bucket histogram.
@@ -412,7 +412,10 @@ impl Metrics {
 
     /// The rules' refusals.
     fn render_rejections(&self, out: &mut String) {
-        let _ = writeln!(out, "# HELP minhbach_rejected_total Statements refused, by rule code.\n# TYPE minhbach_rejected_total counter");
+        let _ = writeln!(
+            out,
+            "# HELP minhbach_rejected_total Statements refused, by rule code.\n# TYPE minhbach_rejected_total counter"
+        );
         for (code, n) in self
             .rejected
             .lock()
@@ -425,7 +428,10 @@ impl Metrics {
 
     /// The witnesses and the published checkpoint.
     fn render_witnesses(&self, out: &mut String) {
-        let _ = writeln!(out, "# HELP minhbach_witness_requests_total Cosigning requests to witnesses, by result.\n# TYPE minhbach_witness_requests_total counter");
+        let _ = writeln!(
+            out,
+            "# HELP minhbach_witness_requests_total Cosigning requests to witnesses, by result.\n# TYPE minhbach_witness_requests_total counter"
+        );
         for ((witness, result), n) in self
             .witness
             .lock()
@@ -442,7 +448,10 @@ impl Metrics {
             .witnesses
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let _ = writeln!(out, "# HELP minhbach_witness_request_seconds Time of one cosigning request to a witness, answered or not.\n# TYPE minhbach_witness_request_seconds histogram");
+        let _ = writeln!(
+            out,
+            "# HELP minhbach_witness_request_seconds Time of one cosigning request to a witness, answered or not.\n# TYPE minhbach_witness_request_seconds histogram"
+        );
         for (witness, series) in witnesses.iter() {
             let witness = label(witness);
             series.seconds.render_series(
@@ -451,7 +460,10 @@ impl Metrics {
                 &format!("witness=\"{witness}\","),
             );
         }
-        let _ = writeln!(out, "# HELP minhbach_witness_cosigned_size Size of the latest checkpoint each witness cosigned.\n# TYPE minhbach_witness_cosigned_size gauge");
+        let _ = writeln!(
+            out,
+            "# HELP minhbach_witness_cosigned_size Size of the latest checkpoint each witness cosigned.\n# TYPE minhbach_witness_cosigned_size gauge"
+        );
         for (witness, series) in witnesses.iter() {
             let _ = writeln!(
                 out,
@@ -532,8 +544,11 @@ mod tests {
         assert!(text.contains("minhbach_batch_entries_bucket{le=\"1024\"} 2\n"));
         assert!(text.contains("minhbach_commit_seconds_count 2\n"));
         assert!(text.contains("minhbach_rejected_total{code=\"overspend\"} 2\n"));
-        assert!(text
-            .contains("minhbach_witness_requests_total{witness=\"w1\",result=\"cosigned\"} 1\n"));
+        assert!(
+            text.contains(
+                "minhbach_witness_requests_total{witness=\"w1\",result=\"cosigned\"} 1\n"
+            )
+        );
         assert!(text.contains("minhbach_signature_batch_envelopes_bucket{le=\"1\"} 1\n"));
         assert!(text.contains("minhbach_signature_batch_envelopes_bucket{le=\"1024\"} 2\n"));
         assert!(
@@ -591,8 +606,11 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text
-            .contains("minhbach_witness_request_seconds_bucket{witness=\"w_1\",le=\"+Inf\"} 2\n"));
+        assert!(
+            text.contains(
+                "minhbach_witness_request_seconds_bucket{witness=\"w_1\",le=\"+Inf\"} 2\n"
+            )
+        );
         assert!(text.contains("minhbach_witness_request_seconds_count{witness=\"w_1\"} 2\n"));
         assert!(
             text.contains("minhbach_witness_request_seconds_sum{witness=\"w_1\"} 7.03\n"),

@@ -26,7 +26,7 @@ use rand_core::CryptoRngCore;
 use crate::datadir::{DataDir, DataDirError};
 use crate::metrics::Metrics;
 use crate::sequencer::{
-    check_envelopes, Books, BooksError, Core, CoreError, SequencerError, SharedBooks,
+    Books, BooksError, Core, CoreError, SequencerError, SharedBooks, check_envelopes,
 };
 
 /// Why an operation refused or failed.
@@ -169,7 +169,7 @@ pub fn init(
                 path: dir.log_key_path(),
                 key: signer.name().as_str().to_owned(),
                 genesis: origin,
-            })
+            });
         }
         None => (dir.create_log_signer(&origin, rng)?, true),
     };

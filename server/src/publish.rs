@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use minhbach_ledger::checkpoint::{add_cosignatures, open_checkpoint, Checkpoint};
+use minhbach_ledger::checkpoint::{Checkpoint, add_cosignatures, open_checkpoint};
 use minhbach_ledger::merkle::{consistency_proof, verify_consistency};
 use minhbach_ledger::note::{Note, NoteSignature, VerifierKey};
 use minhbach_ledger::store::rocks::RocksStore;

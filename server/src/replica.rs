@@ -46,14 +46,14 @@ use minhbach_ledger::checkpoint::open_checkpoint;
 use minhbach_ledger::merkle::{consistency_proof, verify_consistency};
 use minhbach_ledger::note::VerifierKey;
 use minhbach_ledger::store::rocks::RocksStore;
-use minhbach_ledger::tile::{new_entry_bundles, new_tiles, TileKind, TilePath, TILE_WIDTH};
+use minhbach_ledger::tile::{TILE_WIDTH, TileKind, TilePath, new_entry_bundles, new_tiles};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{Attribute, Attributes, ObjectStore, PutOptions, PutPayload};
 
 use crate::api::LogInfo;
 use crate::publish::last_published;
-use crate::tiles::{tile_bytes, CHECKPOINT_CACHE, IMMUTABLE, PARTIAL};
+use crate::tiles::{CHECKPOINT_CACHE, IMMUTABLE, PARTIAL, tile_bytes};
 
 /// Objects uploaded at once, by default.
 pub const DEFAULT_JOBS: usize = 16;
@@ -143,10 +143,14 @@ pub enum ReplicaError {
     #[error("reading the local log: {0}")]
     Local(String),
     /// The bucket's checkpoint is not this log's.
-    #[error("the bucket's checkpoint does not verify with this log's key ({0}); refusing to overwrite another log's replica")]
+    #[error(
+        "the bucket's checkpoint does not verify with this log's key ({0}); refusing to overwrite another log's replica"
+    )]
     NotThisLog(String),
     /// The bucket holds a larger tree than this log has published.
-    #[error("the bucket holds a checkpoint of {remote} entries, ahead of this log's {local}; refusing to roll it back")]
+    #[error(
+        "the bucket holds a checkpoint of {remote} entries, ahead of this log's {local}; refusing to roll it back"
+    )]
     BucketAhead {
         /// The bucket's size.
         remote: u64,
@@ -154,7 +158,9 @@ pub enum ReplicaError {
         local: u64,
     },
     /// The bucket's tree is not a prefix of this log's.
-    #[error("the bucket's checkpoint of {remote} entries is not a prefix of this log's tree of {local}: a fork; refusing to overwrite it")]
+    #[error(
+        "the bucket's checkpoint of {remote} entries is not a prefix of this log's tree of {local}: a fork; refusing to overwrite it"
+    )]
     Fork {
         /// The bucket's size.
         remote: u64,

@@ -20,11 +20,11 @@
 //! tree, or a tile past the end, is 404.
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use minhbach_ledger::store::LogStore as _;
 use minhbach_ledger::tile::{
-    encode_entry_bundle, encode_tile, TileKind, TilePath, TILE_HEIGHT, TILE_WIDTH,
+    TILE_HEIGHT, TILE_WIDTH, TileKind, TilePath, encode_entry_bundle, encode_tile,
 };
 
 use crate::error::ApiError;

@@ -522,7 +522,7 @@ impl WitnessClient {
 #[cfg(test)]
 mod tests {
     use ed25519_dalek::SigningKey;
-    use minhbach_ledger::checkpoint::{sign_checkpoint, Checkpoint};
+    use minhbach_ledger::checkpoint::{Checkpoint, sign_checkpoint};
     use minhbach_ledger::cosignature::Cosigner;
     use minhbach_ledger::merkle::empty_root;
     use minhbach_ledger::note::{KeyName, Note, Signer};

@@ -26,10 +26,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use axum::Json;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use minhbach_ledger::api::DryRun;
 use minhbach_ledger::envelope::Envelope;
 use minhbach_ledger::leaf::Leaf;

@@ -5,26 +5,26 @@
 
 use std::sync::Arc;
 
-use axum::body::{to_bytes, Body};
-use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::TimeZone as _;
-use minhbach_ledger::checkpoint::{open_checkpoint, Checkpoint};
+use minhbach_ledger::checkpoint::{Checkpoint, open_checkpoint};
 use minhbach_ledger::envelope::KeyId;
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::merkle::{self, Hash, HashReader as _, NodeId};
 use minhbach_ledger::note::{KeyName, Signer, VerifierKey};
-use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::store::LogStore as _;
+use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::tile::{
-    entry_bundles_for_size, parse_entry_bundle_exact, parse_tile, tiles_for_size, TileKind,
-    TilePath,
+    TileKind, TilePath, entry_bundles_for_size, parse_entry_bundle_exact, parse_tile,
+    tiles_for_size,
 };
 use minhbach_server::datadir::DataDir;
 use minhbach_server::demo::{self, DemoOptions, Prepared};
-use minhbach_server::{app, AppState};
+use minhbach_server::{AppState, app};
 use serde_json::Value;
 use tower::ServiceExt as _;
 
@@ -409,9 +409,11 @@ async fn entries_are_decoded_leaves() {
         if e["statement"]["type"] == "disbursement" && e["signers"].as_array().unwrap().len() == 2 {
             let signers = e["signers"].as_array().unwrap();
             assert_ne!(signers[0], signers[1]);
-            assert!(signers
-                .iter()
-                .all(|s| KeyId::parse(s.as_str().unwrap()).is_ok()));
+            assert!(
+                signers
+                    .iter()
+                    .all(|s| KeyId::parse(s.as_str().unwrap()).is_ok())
+            );
             assert!(e["statement"]["amount"].as_u64().unwrap() >= 50_000_000);
             co_signed += 1;
         }
@@ -684,13 +686,15 @@ fn the_demo_seeds_once_and_keeps_its_keys() {
 
     // A log whose key is gone is refused, not re-keyed.
     std::fs::remove_file(dir.path().join("log.key")).unwrap();
-    assert!(demo::prepare(
-        dir.path(),
-        DemoOptions::default(),
-        later,
-        &mut rand_core::OsRng
-    )
-    .is_err());
+    assert!(
+        demo::prepare(
+            dir.path(),
+            DemoOptions::default(),
+            later,
+            &mut rand_core::OsRng
+        )
+        .is_err()
+    );
     assert!(DataDir::new(dir.path()).open_existing().is_err());
 }
 

@@ -5,12 +5,12 @@
 
 use std::collections::BTreeSet;
 
-use axum::body::{to_bytes, Body};
-use axum::http::{header, Request, StatusCode};
 use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
 use minhbach_server::demo::{self, DemoOptions, Prepared};
-use minhbach_server::{app, OPENAPI};
-use serde_json::{json, Value};
+use minhbach_server::{OPENAPI, app};
+use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
 fn doc() -> Value {

@@ -1,14 +1,14 @@
 //! `init`, `reindex` and `backup` over real RocksDB data directories: each
 //! does its job, and each refuses the wrong input without writing anything.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, SecondsFormat, Utc};
 use ed25519_dalek::SigningKey;
 use minhbach_ledger::checkpoint::open_checkpoint;
 use minhbach_ledger::envelope::{Envelope, STATEMENT_PAYLOAD_TYPE};
-use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::store::LogStore as _;
+use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_server::datadir::DataDir;
 use minhbach_server::demo::{self, DemoOptions};
 use minhbach_server::ops::{self, OpsError};

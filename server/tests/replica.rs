@@ -16,17 +16,17 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone as _, Utc};
 use ed25519_dalek::SigningKey;
-use minhbach_auditor::check::{check, CheckOutcome};
-use minhbach_auditor::full::{full, FullOptions};
+use minhbach_auditor::check::{CheckOutcome, check};
+use minhbach_auditor::full::{FullOptions, full};
 use minhbach_auditor::report::Thresholds;
-use minhbach_auditor::{load_policy, Fetcher};
-use minhbach_ledger::checkpoint::{open_checkpoint, sign_checkpoint, Checkpoint};
+use minhbach_auditor::{Fetcher, load_policy};
+use minhbach_ledger::checkpoint::{Checkpoint, open_checkpoint, sign_checkpoint};
 use minhbach_ledger::merkle::Hash;
 use minhbach_ledger::note::{Signer, VerifierKey};
 use minhbach_ledger::tile::{entry_bundles_for_size, tiles_for_size};
 use minhbach_server::datadir::DataDir;
 
-use load::{agent, donation, get_bytes, get_json, intake_key, post_batch, Server};
+use load::{Server, agent, donation, get_bytes, get_json, intake_key, post_batch};
 use s3::{CREDENTIALS, S3};
 
 const BUCKET: &str = "minhbach-replica";

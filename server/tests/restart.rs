@@ -14,14 +14,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use minhbach_ledger::checkpoint::open_checkpoint;
-use minhbach_ledger::merkle::{verify_consistency, Hash};
+use minhbach_ledger::merkle::{Hash, verify_consistency};
 use minhbach_ledger::note::VerifierKey;
 use minhbach_server::datadir::DataDir;
 
-use load::{agent, donation, get_bytes, get_json, intake_key, post_batch, Acked, Server};
+use load::{Acked, Server, agent, donation, get_bytes, get_json, intake_key, post_batch};
 
 const CLIENTS: u16 = 4;
 const BATCH: u64 = 25;
@@ -255,11 +255,13 @@ fn a_graceful_stop_settles_the_store_after_the_writer_stops() {
     let size = info["committed_size"].as_u64().expect("a committed size");
     assert!(size > 0, "the demo is seeded");
     let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     assert!(child.wait().unwrap().success());
     let log = rest.join().unwrap();
     let at = |what: &str| {

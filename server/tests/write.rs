@@ -3,9 +3,9 @@
 //! status and code, nothing written on refusal, batches judged per item, and
 //! receipts that verify against the published checkpoint.
 
-use axum::body::{to_bytes, Body};
-use axum::http::{header, Request, StatusCode};
 use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
 use ed25519_dalek::SigningKey;
 use minhbach_ledger::checkpoint::open_checkpoint;
 use minhbach_ledger::envelope::{Envelope, STATEMENT_PAYLOAD_TYPE};
@@ -15,7 +15,7 @@ use minhbach_ledger::store::LogStore as _;
 use minhbach_server::app;
 use minhbach_server::datadir::DataDir;
 use minhbach_server::demo::{self, DemoOptions, Prepared};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
 struct Fixture {

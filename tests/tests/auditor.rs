@@ -12,19 +12,19 @@ use minhbach_demo::world as support;
 use std::path::Path;
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{TimeZone, Utc};
 use ed25519_dalek::SigningKey;
-use minhbach_auditor::check::{check, CheckOutcome, Evidence};
-use minhbach_auditor::full::{full, trace, FullOptions, Selector};
+use minhbach_auditor::check::{CheckOutcome, Evidence, check};
+use minhbach_auditor::full::{FullOptions, Selector, full, trace};
 use minhbach_auditor::report::Thresholds;
 use minhbach_auditor::tiles::TilesError;
-use minhbach_auditor::{load_policy, verify_receipt_online, AuditError, Fetcher, ReplayError};
-use minhbach_ledger::checkpoint::{add_cosignatures, open_checkpoint, sign_checkpoint, Checkpoint};
+use minhbach_auditor::{AuditError, Fetcher, ReplayError, load_policy, verify_receipt_online};
+use minhbach_ledger::checkpoint::{Checkpoint, add_cosignatures, open_checkpoint, sign_checkpoint};
 use minhbach_ledger::cosignature::Cosigner;
 use minhbach_ledger::log::Log;
-use minhbach_ledger::merkle::{verify_consistency, Hash};
+use minhbach_ledger::merkle::{Hash, verify_consistency};
 use minhbach_ledger::note::{KeyName, NoteSignature, Signer};
 use minhbach_ledger::policy::Policy;
 use minhbach_ledger::receipt::{ReceiptBundle, TlogProof};
@@ -34,7 +34,7 @@ use minhbach_ledger::tile::{entry_bundles_for_size, tiles_for_size};
 use minhbach_ledger::witness::add_checkpoint_body;
 use minhbach_server::AppState;
 use minhbach_witness::Witness;
-use support::{disbursement, World, YAGI};
+use support::{World, YAGI, disbursement};
 
 const ORIGIN: &str = "audit.e2e.test/log";
 
@@ -135,7 +135,7 @@ fn serve(leaves: &[Vec<u8>], signer: &Signer) -> Served {
 fn serve_unchecked(leaves: &[Vec<u8>], signer: &Signer) -> Served {
     use minhbach_ledger::merkle::HashReader as _;
     use minhbach_ledger::store::LogStore as _;
-    use minhbach_ledger::tile::{encode_entry_bundle, encode_tile, TileKind, TilePath};
+    use minhbach_ledger::tile::{TileKind, TilePath, encode_entry_bundle, encode_tile};
     let dir = tempfile::tempdir().unwrap();
     let store = RocksStore::open(&dir.path().join("db")).unwrap();
     {

@@ -33,12 +33,12 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::TimeZone as _;
 use minhbach_ledger::tile::{entry_bundles_for_size, tiles_for_size};
 use minhbach_server::demo::{self, DemoOptions};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// What the tampering middleware does to answers on the wire.
 const HONEST: u8 = 0;
@@ -358,9 +358,10 @@ fn pages_hold_their_data_without_javascript() {
         assert!(keys.body.contains(k["name"].as_str().unwrap()));
         assert!(keys.body.contains(k["keyid"].as_str().unwrap()));
     }
-    assert!(keys
-        .body
-        .contains("Phó Chủ tịch Ủy ban Trung ương MTTQ Việt Nam"));
+    assert!(
+        keys.body
+            .contains("Phó Chủ tịch Ủy ban Trung ương MTTQ Việt Nam")
+    );
 
     // Accounts: every registered account with its VietQR code.
     let accounts = get("/accounts");
@@ -370,9 +371,11 @@ fn pages_hold_their_data_without_javascript() {
         assert!(accounts.body.contains(number), "account {number}");
     }
     assert_eq!(accounts.body.matches("<svg class=\"qr\"").count(), 3);
-    assert!(accounts
-        .body
-        .contains("00020101021138570010A00000072701270006970436011300110019324180208QRIBFTTA"));
+    assert!(
+        accounts
+            .body
+            .contains("00020101021138570010A00000072701270006970436011300110019324180208QRIBFTTA")
+    );
     let mismatches = json_of("/api/v1/accounts")["mismatches"].clone();
     assert!(
         !mismatches.as_array().unwrap().is_empty(),
@@ -402,9 +405,11 @@ fn pages_hold_their_data_without_javascript() {
     assert_page(&entry, 200, "entry");
     let e = json_of(&format!("/api/v1/entries/{index}"));
     assert!(entry.body.contains(e["leaf_hash_hex"].as_str().unwrap()));
-    assert!(entry
-        .body
-        .contains(&format!("data-leaf=\"{}\"", e["leaf"].as_str().unwrap())));
+    assert!(
+        entry
+            .body
+            .contains(&format!("data-leaf=\"{}\"", e["leaf"].as_str().unwrap()))
+    );
     assert!(entry.body.contains(&reference));
     assert!(entry.body.contains(&format!("{} ₫", group(amount))));
     for keyid in e["signers"].as_array().unwrap() {
@@ -858,10 +863,12 @@ fn the_browser_reads_searches_and_verifies() {
     // The receipt bundle downloads and is the one the API serves.
     let href = b.js("return document.querySelector('a[download]').getAttribute('href')");
     let receipt = json_of(href.as_str().unwrap());
-    assert!(receipt["proof"]
-        .as_str()
-        .unwrap()
-        .starts_with("c2sp.org/tlog-proof@v1\nindex "));
+    assert!(
+        receipt["proof"]
+            .as_str()
+            .unwrap()
+            .starts_with("c2sp.org/tlog-proof@v1\nindex ")
+    );
     let link = b.text("[data-receipt-link]");
     assert!(link.ends_with(&format!(
         "/entries/{index}?leaf={}",
@@ -1041,9 +1048,10 @@ fn the_browser_verifies_against_the_published_copy() {
     // The server's own pages are unchanged.
     let own = get(&format!("/entries/{index}"));
     assert!(!own.body.contains("minhbach-read-url"));
-    assert!(own
-        .header("content-security-policy")
-        .contains("connect-src 'self';"));
+    assert!(
+        own.header("content-security-policy")
+            .contains("connect-src 'self';")
+    );
 
     let Some(b) = Browser::start() else { return };
     b.open(&format!("{url}/entries/{index}?lang=en"));

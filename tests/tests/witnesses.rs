@@ -13,9 +13,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
-use minhbach_auditor::check::{check, CheckOutcome};
 use minhbach_auditor::Fetcher;
-use minhbach_ledger::checkpoint::{open_checkpoint, sign_checkpoint, Checkpoint, LogSigner};
+use minhbach_auditor::check::{CheckOutcome, check};
+use minhbach_ledger::checkpoint::{Checkpoint, LogSigner, open_checkpoint, sign_checkpoint};
 use minhbach_ledger::cosignature::Cosigner;
 use minhbach_ledger::envelope::{Envelope, STATEMENT_PAYLOAD_TYPE};
 use minhbach_ledger::merkle::Hash;
@@ -28,7 +28,7 @@ use minhbach_server::demo::{self, DemoOptions};
 use minhbach_server::witness::{WitnessPolicy, WitnessSpec};
 use minhbach_server::{AppState, WriteConfig};
 use minhbach_witness::Witness;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// The `add-checkpoint` body, built by the core as the server builds it.
 fn request_body(old: u64, proof: &[Hash], signed_checkpoint: &[u8]) -> Vec<u8> {
@@ -577,10 +577,12 @@ fn a_witness_that_cosigned_a_fork_refuses_and_is_not_counted() {
     let mut server = Server::start(&data, &w, 2);
     let signed = server.published_with(&data, &w, size, &[0, 1]);
     let opened = open_checkpoint(&signed, &log, &keys).unwrap();
-    assert!(opened
-        .cosignatures()
-        .iter()
-        .all(|c| c.name.as_str() != "w2.e2e.test"));
+    assert!(
+        opened
+            .cosignatures()
+            .iter()
+            .all(|c| c.name.as_str() != "w2.e2e.test")
+    );
     let (status, answer) = server.submit(&data.donation("FTFORK000001"), true);
     assert_eq!(status, 200, "{answer}");
     verify_receipt(&answer, &data.policy(&w, 2));

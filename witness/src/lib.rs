@@ -28,7 +28,7 @@ use minhbach_auditor::durable::write_atomic;
 use minhbach_ledger::cosignature::Cosigner;
 use minhbach_ledger::note::VerifierKey;
 pub use minhbach_ledger::witness::MAX_BODY;
-use minhbach_ledger::witness::{add_checkpoint, WitnessState};
+use minhbach_ledger::witness::{WitnessState, add_checkpoint};
 
 /// The witness's state file cannot be read or is invalid.
 #[derive(Debug, thiserror::Error)]
@@ -129,7 +129,7 @@ impl Witness {
                     status: e.status(),
                     content_type: e.content_type(),
                     body: e.body().into_bytes(),
-                }
+                };
             }
         };
         let bytes = match serde_json::to_vec_pretty(&accepted.next) {
@@ -188,13 +188,13 @@ impl Witness {
 #[cfg(test)]
 mod tests {
     use minhbach_ledger::checkpoint::{
-        add_cosignatures, open_checkpoint, sign_checkpoint, Checkpoint,
+        Checkpoint, add_cosignatures, open_checkpoint, sign_checkpoint,
     };
     use minhbach_ledger::log::Log;
-    use minhbach_ledger::merkle::{empty_root, Hash};
+    use minhbach_ledger::merkle::{Hash, empty_root};
     use minhbach_ledger::note::{KeyName, NoteSignature, Signer};
     use minhbach_ledger::store::memory::MemoryStore;
-    use minhbach_ledger::witness::{add_checkpoint_body, MAX_PROOF_LINES};
+    use minhbach_ledger::witness::{MAX_PROOF_LINES, add_checkpoint_body};
 
     use super::*;
 

@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use minhbach_ledger::checkpoint::{sign_checkpoint, Checkpoint};
+use base64::engine::general_purpose::STANDARD;
+use minhbach_ledger::checkpoint::{Checkpoint, sign_checkpoint};
 use minhbach_ledger::log::Log;
 use minhbach_ledger::merkle::HashReader as _;
 use minhbach_ledger::note::{KeyName, Signer};

@@ -4,12 +4,12 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 use minhbach_ledger::policy::Policy;
 use minhbach_ledger::receipt::ReceiptBundle;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::{client, print_json, read, write_out, Refused, Target};
+use super::{Refused, Target, client, print_json, read, write_out};
 use crate::client::{Client, ClientError};
 use crate::explain::amount;
 
@@ -198,7 +198,12 @@ mod tests {
             text.contains("Gift at entry 14 of 1.000.000 ₫ to campaign yagi-2024."),
             "{text}"
         );
-        assert!(text.contains("500.000 ₫ went out in disbursement 24 of yagi-2024: the recipient acknowledged it."), "{text}");
+        assert!(
+            text.contains(
+                "500.000 ₫ went out in disbursement 24 of yagi-2024: the recipient acknowledged it."
+            ),
+            "{text}"
+        );
         assert!(
             text.contains("300.000 ₫ moved from yagi-2024 to campaign hanoi-fund by transfer 29."),
             "{text}"

@@ -4,15 +4,15 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 use clap::{Arg, ArgAction};
 use minhbach_ledger::envelope::{Envelope, KeyId, STATEMENT_PAYLOAD_TYPE};
 use minhbach_ledger::statement::{Statement, StatementKind};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::{
-    client, known_keys, load_envelope, print_json, problem_json, problem_line, read, write_out,
-    Cli, Refused,
+    Cli, Refused, client, known_keys, load_envelope, print_json, problem_json, problem_line, read,
+    write_out,
 };
 use crate::client::{Client, ClientError};
 use crate::{compose, keys};

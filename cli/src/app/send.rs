@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use minhbach_ledger::envelope::{Envelope, STATEMENT_PAYLOAD_TYPE};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::{client, print_json, problem_json, problem_line, read, replace_file, Refused, BATCH};
+use super::{BATCH, Refused, client, print_json, problem_json, problem_line, read, replace_file};
 use crate::bank::mask::NameDisplay;
 use crate::bank::{self, Format, Layout};
 use crate::client::ItemResult;
-use crate::import::{self, compare_logged, Outcome, Summary};
+use crate::import::{self, Outcome, Summary, compare_logged};
 use crate::keys;
 
 /// The envelopes of a file: one envelope, or a JSON array of them.

@@ -286,7 +286,7 @@ fn read_csv(bytes: &[u8], delimiter: u8) -> Vec<Row> {
 }
 
 fn read_sheet(path: &Path) -> Result<Vec<Row>, String> {
-    use calamine::{open_workbook_auto, Data, DataType as _, Reader as _};
+    use calamine::{Data, DataType as _, Reader as _, open_workbook_auto};
     let mut book = open_workbook_auto(path).map_err(|e| e.to_string())?;
     let range = book
         .worksheet_range_at(0)

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::history::{id_key, HistoryMut};
+use super::history::{HistoryMut, id_key};
 use super::state::{Config, KeyRecord};
 use super::{Effects, Rejection, State, VerifiedEntry};
 use crate::statement::{Genesis, Role, Statement};

@@ -27,8 +27,8 @@ use sha2::{Digest as _, Sha256};
 
 use super::state::{DisbursementRecord, DonationRecord};
 use crate::statement::{Channel, StatementKind};
-use crate::store::books::{self, Layers};
 use crate::store::LogStore;
+use crate::store::books::{self, Layers};
 
 /// A 16-byte digest of a statement id ([`id_key`]) or of a donation's
 /// (channel, reference) ([`ref_key`]): collision-resistant, deterministic.

@@ -30,8 +30,8 @@ mod verify;
 
 use chrono::{DateTime, Utc};
 
-pub use history::{history_pairs, History, HistoryMut, MemoryHistory, Overlay, StoredHistory};
-pub use rejection::{DuplicateKind, RejectedEntry, Rejection, CODES};
+pub use history::{History, HistoryMut, MemoryHistory, Overlay, StoredHistory, history_pairs};
+pub use rejection::{CODES, DuplicateKind, RejectedEntry, Rejection};
 pub use state::{
     Account, Beneficiary, Campaign, Config, Coverage, DisbursementRecord, DonationRecord,
     FeedbackRecord, FeedbackStats, Fund, KeyRecord, Reconciliation, Slice, State, StateSizes,

@@ -9,14 +9,14 @@
 use std::collections::VecDeque;
 
 use super::auth::Need;
-use super::history::{ref_key, HistoryMut};
+use super::history::{HistoryMut, ref_key};
 use super::state::{DisbursementRecord, DonationRecord, Fund, Slice};
 use super::{
     DuplicateKind, Effects, Flow, FlowKind, Reconciliation, Rejection, State, VerifiedEntry,
 };
 use crate::statement::{
-    AccountBalance, Acknowledgment, Asset, Disbursement, Donation, Recipient, Reversal, Role, Slug,
-    StatementKind, Transfer, MAX_AMOUNT,
+    AccountBalance, Acknowledgment, Asset, Disbursement, Donation, MAX_AMOUNT, Recipient, Reversal,
+    Role, Slug, StatementKind, Transfer,
 };
 
 /// Checked addition bounded by 2^53 − 1.

@@ -3,9 +3,9 @@
 
 use chrono::Duration;
 
+use super::HistoryMut;
 use super::auth::Need;
 use super::state::{Beneficiary, FeedbackRecord};
-use super::HistoryMut;
 use super::{DuplicateKind, Effects, Rejection, State, VerifiedEntry};
 use crate::statement::{
     BeneficiaryEnroll, BeneficiaryUpdate, Commitment, FeedbackOpen, FeedbackResolve, Role,

@@ -62,7 +62,9 @@ pub struct RejectedEntry {
 #[non_exhaustive]
 pub enum Rejection {
     /// A disbursement above its category's published unit rate lacks the governance quorum.
-    #[error("{amount} is above the published rate of {limit} for {category}: the governance quorum must also sign")]
+    #[error(
+        "{amount} is above the published rate of {limit} for {category}: the governance quorum must also sign"
+    )]
     AboveUnitRate {
         /// The category.
         category: Slug,

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::history::{id_key, ref_key, History, MemoryHistory};
+use super::history::{History, MemoryHistory, id_key, ref_key};
 use crate::region::RegionCode;
 use crate::statement::{
     AccountKind, ApprovalPolicy, Asset, BeneficiaryCategory, Cause, Channel, Commitment, Digest,

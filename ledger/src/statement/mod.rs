@@ -39,19 +39,19 @@ mod time;
 use serde::{Deserialize, Serialize};
 
 pub use account::{AccountBalance, AccountClose, AccountKind, AccountRegister};
-pub use amount::{format_amount, group_thousands, Amount, AmountError, Asset, Balance, MAX_AMOUNT};
+pub use amount::{Amount, AmountError, Asset, Balance, MAX_AMOUNT, format_amount, group_thousands};
 pub use beneficiary::{BeneficiaryCategory, BeneficiaryEnroll, BeneficiaryUpdate};
 pub use campaign::{
     ApprovalPolicy, CampaignClose, CampaignOpen, CampaignUpdate, Cause, CauseKind, Priority, Tier,
     Title, UnitRate,
 };
-pub use commitment::{Commitment, COMMITMENT_LABEL};
+pub use commitment::{COMMITMENT_LABEL, Commitment};
 pub use disbursement::{Acknowledgment, Disbursement, Recipient};
-pub use donation::{Channel, Donation, Transfer, MAX_DIGIT_RUN};
+pub use donation::{Channel, Donation, MAX_DIGIT_RUN, Transfer};
 pub use feedback::{FeedbackCategory, FeedbackOpen, FeedbackResolve, Outcome};
 pub use genesis::{
-    AssetInfo, Defaults, Genesis, Governance, GovernanceKey, DEFAULT_FEEDBACK_DUE_DAYS,
-    DEFAULT_MAX_SKEW_SECONDS,
+    AssetInfo, DEFAULT_FEEDBACK_DUE_DAYS, DEFAULT_MAX_SKEW_SECONDS, Defaults, Genesis, Governance,
+    GovernanceKey,
 };
 pub use ident::{
     AccountNumber, Digest, EntryRef, ExternalRef, IdentError, KeyId, Origin, PublicKey, Slug,
@@ -59,7 +59,7 @@ pub use ident::{
 };
 pub use keys::{KeyGrant, KeyRevoke, Role, Scope};
 pub use reversal::Reversal;
-pub use text::{Text, TextError, MAX_TEXT_BYTES};
+pub use text::{MAX_TEXT_BYTES, Text, TextError};
 pub use time::{Timestamp, TimestampError};
 
 use crate::region::RegionCode;
@@ -267,7 +267,9 @@ pub enum StatementError {
         message: String,
     },
     /// A memo or donor name holds an unmasked account, phone or ID number.
-    #[error("{field} holds a run of more than {MAX_DIGIT_RUN} digits: mask account, phone and ID numbers")]
+    #[error(
+        "{field} holds a run of more than {MAX_DIGIT_RUN} digits: mask account, phone and ID numbers"
+    )]
     PersonalData {
         /// The field.
         field: &'static str,

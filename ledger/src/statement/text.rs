@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization as _};
+use unicode_normalization::{IsNormalized, UnicodeNormalization as _, is_nfc_quick};
 
 /// The longest text field, in bytes after normalization.
 pub const MAX_TEXT_BYTES: usize = 2000;

@@ -47,12 +47,12 @@ use std::path::Path;
 use std::sync::{Mutex, PoisonError, RwLock};
 
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Direction,
-    IteratorMode, Options, WaitForCompactOptions, WriteBatch, WriteOptions, DB,
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType,
+    Direction, IteratorMode, Options, WaitForCompactOptions, WriteBatch, WriteOptions,
 };
 
 use super::{CommitBatch, LogStore, StoreError};
-use crate::merkle::{Hash, HashReader, NodeId, HASH_SIZE};
+use crate::merkle::{HASH_SIZE, Hash, HashReader, NodeId};
 
 const CF_LEAVES: &str = "leaves";
 const CF_TILES: &str = "tiles";

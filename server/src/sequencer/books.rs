@@ -7,11 +7,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use minhbach_ledger::rules::{
-    history_pairs, MemoryHistory, Overlay, RejectedEntry, State, StoredHistory,
+    MemoryHistory, Overlay, RejectedEntry, State, StoredHistory, history_pairs,
 };
+use minhbach_ledger::store::LogStore as _;
 use minhbach_ledger::store::books;
 use minhbach_ledger::store::rocks::RocksStore;
-use minhbach_ledger::store::LogStore as _;
 use minhbach_ledger::trace::{StoredTrace, TraceLayer};
 
 use crate::metrics::Metrics;

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
-use minhbach_ledger::checkpoint::{sign_checkpoint, Checkpoint, LogSigner};
+use minhbach_ledger::checkpoint::{Checkpoint, LogSigner, sign_checkpoint};
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::log::{Log, LogError};
-use minhbach_ledger::merkle::{leaf_hash, Hash};
+use minhbach_ledger::merkle::{Hash, leaf_hash};
 use minhbach_ledger::rules::Rejection;
-use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::store::LogStore as _;
+use minhbach_ledger::store::rocks::RocksStore;
 
 use super::{Books, BooksError, BooksState, Checked, Flushing, SharedBooks};
 use crate::metrics::Metrics;

@@ -41,6 +41,6 @@ mod group;
 
 use books::Flushing;
 pub use books::{Books, BooksError, BooksState, BooksStore, FlushJob, FlushTicket, SharedBooks};
-pub use check::{check_envelopes, Checked};
+pub use check::{Checked, check_envelopes};
 pub use commit::{Accepted, Core, CoreError, Outcome, SequencerError};
 pub use group::{BatchConfig, Sequencer};

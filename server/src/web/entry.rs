@@ -5,8 +5,8 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::merkle;
 use minhbach_ledger::region::RegionCode;
@@ -15,13 +15,13 @@ use minhbach_ledger::statement::{Statement, StatementKind};
 use minhbach_ledger::trace::AckStatus;
 use serde_json::Value;
 
-use super::html::{amount, group, url_encode, Html};
+use super::html::{Html, amount, group, url_encode};
 use super::i18n::Lang;
 use super::pages::{region_name, statement_amount, title};
-use super::{qr, render, Ctx, Page, WebError, MAX_QUERY};
+use super::{Ctx, MAX_QUERY, Page, WebError, qr, render};
+use crate::AppState;
 use crate::books_api::find_entry;
 use crate::error::ApiError;
-use crate::AppState;
 
 /// `GET /entries/{index}`.
 pub(crate) async fn entry(

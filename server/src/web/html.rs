@@ -140,9 +140,10 @@ mod tests {
         );
         let mut h = Html::new();
         h.table_head("", &[("#", false)]);
-        assert!(h
-            .finish()
-            .starts_with("<div class=\"scroll\"><table><thead>"));
+        assert!(
+            h.finish()
+                .starts_with("<div class=\"scroll\"><table><thead>")
+        );
     }
 
     #[test]

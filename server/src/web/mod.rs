@@ -33,17 +33,17 @@ pub(crate) mod vietqr;
 
 use std::sync::OnceLock;
 
+use axum::Router;
 use axum::extract::{FromRequestParts, Path, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use sha2::{Digest as _, Sha256};
 
-use crate::error::ApiError;
 use crate::AppState;
-use html::{escape, url_encode, Html};
+use crate::error::ApiError;
+use html::{Html, escape, url_encode};
 use i18n::Lang;
 
 /// The stylesheet, embedded in the binary.

@@ -14,11 +14,11 @@ use minhbach_ledger::rules::Campaign;
 use minhbach_ledger::statement::{Slug, Statement};
 use minhbach_ledger::summary::{self, AssetSummary};
 
-use super::html::{amount, group, percent, url_encode, Html};
+use super::html::{Html, amount, group, percent, url_encode};
 use super::i18n::Lang;
-use super::{qr, render, vietqr, Ctx, Page, WebError};
-use crate::books_api::{campaigns_by_priority, feedback_now};
+use super::{Ctx, Page, WebError, qr, render, vietqr};
 use crate::AppState;
+use crate::books_api::{campaigns_by_priority, feedback_now};
 
 /// A commune whose published cells show fewer than this share of enrolled
 /// households reached is marked under-served.

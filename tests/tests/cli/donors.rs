@@ -2,15 +2,15 @@
 //! `receipt get`, verified offline; where a gift went; a person's
 //! commitment.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::SigningKey;
 use minhbach_ledger::note::{KeyName, Signer};
 use minhbach_ledger::statement::Commitment;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::harness::{Ledger, ORIGIN, WARD, YAGI};
-use crate::import::{fixture, import, VCB_CREDITS};
+use crate::import::{VCB_CREDITS, fixture, import};
 
 fn read_json(l: &Ledger, name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(l.path(name)).unwrap()).unwrap()
@@ -77,10 +77,12 @@ fn a_batch_sent_with_wait_gets_receipts_that_verify_offline_and_tampering_is_cau
             first + 4
         ));
         let receipt = read_json(&l, &file);
-        assert!(receipt["proof"]
-            .as_str()
-            .unwrap()
-            .starts_with("c2sp.org/tlog-proof@v1\nindex "));
+        assert!(
+            receipt["proof"]
+                .as_str()
+                .unwrap()
+                .starts_with("c2sp.org/tlog-proof@v1\nindex ")
+        );
         assert_eq!(
             statement_of(&receipt)["external_ref"],
             json!(format!("FT2425400000010{}", i + 1))

@@ -1,18 +1,18 @@
 //! Errors as a user meets them: a server that does not answer, a reference
 //! that is not in the log, duplicates, and an envelope edited after signing.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use minhbach_ledger::cosignature::Cosigner;
 use minhbach_ledger::note::KeyName;
-use minhbach_server::witness::{WitnessPolicy, WitnessSpec};
 use minhbach_server::WriteConfig;
+use minhbach_server::witness::{WitnessPolicy, WitnessSpec};
 use serde_json::json;
 
-use crate::harness::{dead_server, Ledger, ACCOUNT, YAGI};
+use crate::harness::{ACCOUNT, Ledger, YAGI, dead_server};
 
 #[test]
 fn an_unreachable_server_is_a_clear_network_error_with_exit_code_2() {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use minhbach_server::datadir::DataDir;
 use minhbach_server::ops;
 use minhbach_server::{AppState, WriteConfig};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// The log's origin in these tests.
 pub(crate) const ORIGIN: &str = "cli.e2e.test/log";

@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::harness::{Ledger, ACCOUNT, ACCOUNT_NUMBER, YAGI};
+use crate::harness::{ACCOUNT, ACCOUNT_NUMBER, Ledger, YAGI};
 
 /// A fixture of the CLI's own tests (real layouts, fake people).
 pub(crate) fn fixture(name: &str) -> String {
@@ -119,7 +119,9 @@ fn a_statement_is_imported_once_and_reimports_and_overlaps_add_nothing_twice() {
     assert_eq!(first["received_at"], json!("2024-09-09T17:00:00Z"));
     assert_eq!(
         first["memo"],
-        json!("MBVCB.******7890.ung ho dong bao lu lut.CT tu ******6789 N.V.A. toi *********2418 MAT TRAN TO QUOC VN")
+        json!(
+            "MBVCB.******7890.ung ho dong bao lu lut.CT tu ******6789 N.V.A. toi *********2418 MAT TRAN TO QUOC VN"
+        )
     );
     assert_eq!(
         logged_donation(&l, "5213.45949")["memo"],
