@@ -15,7 +15,7 @@ use minhbach_ledger::envelope::{Envelope, KeyId, STATEMENT_PAYLOAD_TYPE};
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::merkle::leaf_hash;
 use minhbach_ledger::rules::{Effects, Rejection, State, VerifiedEntry};
-use minhbach_ledger::statement::{Commitment, Digest, PublicKey, Statement};
+use minhbach_ledger::statement::{Commitment, PublicKey, Statement};
 use minhbach_ledger::trace::TraceIndex;
 use serde_json::{Value, json};
 
@@ -238,9 +238,9 @@ impl World {
                 env.add_signature(&self.signers[n].sk).unwrap();
             }
             let bytes = Leaf::new(logged_at, env).encode().unwrap();
-            (Digest(leaf_hash(&bytes).0), Some(bytes))
+            (leaf_hash(&bytes).into(), Some(bytes))
         } else {
-            (Digest(leaf_hash(&payload).0), None)
+            (leaf_hash(&payload).into(), None)
         };
         Ok((
             VerifiedEntry {
