@@ -577,6 +577,7 @@ pub fn trace(
         Selector::Index(i) => (*i, None),
         Selector::Id(id) => {
             let (i, _) = state
+                .history()
                 .entry_of_id(id)
                 .ok_or_else(|| not_found(format!("statement id {id}")))?;
             (i, Some(format!("api/v1/lookup?id={}", encode(id))))
@@ -589,7 +590,7 @@ pub fn trace(
                 Channel::InKind,
             ]
             .into_iter()
-            .find_map(|c| state.entry_of_ref(c, r))
+            .find_map(|c| state.history().entry_of_ref(c, r))
             .ok_or_else(|| not_found(format!("external reference {r}")))?;
             (i, Some(format!("api/v1/lookup?ref={}", encode(r))))
         }
@@ -597,6 +598,7 @@ pub fn trace(
     let local = replay
         .trace
         .trace(state, index)
+        .map_err(|e| not_found(format!("trace of {index}: {e}")))?
         .ok_or_else(|| not_found(format!("entry {index} is not a donation")))?;
     let local = serde_json::to_value(&local).map_err(|e| AuditError::NotFound {
         what: format!("trace of {index}: {e}"),

@@ -24,7 +24,7 @@ use ed25519_dalek::VerifyingKey;
 use minhbach_ledger::envelope::{Envelope, KeyId, STATEMENT_PAYLOAD_TYPE};
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::merkle::{Hash, NodeId, Tree, leaf_hash};
-use minhbach_ledger::rules::{Effects, RejectedEntry, State, VerifiedEntry};
+use minhbach_ledger::rules::{ApplyError, Effects, RejectedEntry, State, VerifiedEntry};
 use minhbach_ledger::statement::{FeedbackCategory, Recipient, Statement, StatementKind};
 use minhbach_ledger::tile::{TILE_HEIGHT, TileError};
 use minhbach_ledger::trace::TraceIndex;
@@ -66,6 +66,10 @@ pub enum ReplayError {
     /// accepted what the rules refuse.
     #[error(transparent)]
     Rejected(#[from] RejectedEntry),
+    /// The replay's history could not be read. It is kept in memory, where
+    /// a lookup cannot fail; the variant keeps the rules' error whole.
+    #[error("the replay's history could not be read: {0}")]
+    History(String),
     /// The leaves do not hash to the signed root.
     #[error("the {size} leaves hash to root {computed}, but the checkpoint signs {expected}")]
     RootMismatch {
@@ -85,10 +89,11 @@ pub enum ReplayError {
 }
 
 impl ReplayError {
-    /// Always true: each variant is a verification failure.
+    /// Whether the log failed verification (every variant but
+    /// [`ReplayError::History`], which is the auditor's own failure).
     #[must_use]
     pub fn is_verification_failure(&self) -> bool {
-        true
+        !matches!(self, Self::History(_))
     }
 }
 
@@ -193,7 +198,7 @@ impl Observer {
                 );
             }
             Statement::FeedbackResolve(f) => {
-                if let Some((index, _)) = state.entry_of_id(f.feedback.as_str()) {
+                if let Some((index, _)) = state.history().entry_of_id(f.feedback.as_str()) {
                     self.open_feedback.remove(&index);
                 }
             }
@@ -491,7 +496,12 @@ impl Replay {
     ) -> Result<(), ReplayError> {
         for (bytes, p) in leaves.iter().zip(prepared) {
             let index = self.state.next_index();
-            let rejected = |rejection| ReplayError::Rejected(RejectedEntry { index, rejection });
+            let rejected = |error| match error {
+                ApplyError::Rejected(rejection) => {
+                    ReplayError::Rejected(RejectedEntry { index, rejection })
+                }
+                other => ReplayError::History(other.to_string()),
+            };
             let (entry, effects): (VerifiedEntry, Effects) = match p.ready {
                 Some((logged_at, statement, signers)) => {
                     let entry = VerifiedEntry {

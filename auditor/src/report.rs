@@ -99,6 +99,7 @@ pub fn build(
 
     let live = |i: &u64| {
         state
+            .history()
             .disbursement_record(*i)
             .is_some_and(|d| d.reversed_by.is_none())
     };
@@ -129,7 +130,7 @@ pub fn build(
     }
     let limit = Duration::days(i64::from(thresholds.unacked_days));
     for d in &obs.disbursements {
-        let Some(rec) = state.disbursement_record(d.index) else {
+        let Some(rec) = state.history().disbursement_record(d.index) else {
             continue;
         };
         if rec.reversed_by.is_none() && rec.acknowledged < rec.amount && as_of - d.logged_at > limit

@@ -9,7 +9,7 @@ mod common;
 use common::support::{World, YAGI, donation, step};
 use common::{history, with_bad_signature};
 use minhbach_auditor::replay::{Replay, ReplayError};
-use minhbach_ledger::rules::{RejectedEntry, Rejection, State};
+use minhbach_ledger::rules::{ApplyError, RejectedEntry, Rejection, State};
 use minhbach_ledger::trace::TraceIndex;
 use serde_json::json;
 
@@ -21,7 +21,8 @@ fn sequential(leaves: &[Vec<u8>]) -> (State, TraceIndex, Option<(u64, Rejection)
     for (i, leaf) in leaves.iter().enumerate() {
         match state.apply_leaf(leaf) {
             Ok((_, effects)) => trace.record(&effects),
-            Err(r) => return (state, trace, Some((i as u64, r))),
+            Err(ApplyError::Rejected(r)) => return (state, trace, Some((i as u64, r))),
+            Err(e) => panic!("a history in memory is always readable: {e}"),
         }
     }
     (state, trace, None)

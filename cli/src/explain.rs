@@ -56,6 +56,9 @@ pub fn explain(code: &str) -> &'static str {
         "unknown_region" => "unknown administrative region code",
         "rate_limited" => "the server is busy with your requests: try again shortly",
         "overloaded" => "the server is overloaded: try again later",
+        "unavailable" => {
+            "the server cannot read its books right now: nothing was decided; send it again later"
+        }
         "not_found" => "nothing found",
         _ => "the server refused it (see the detail)",
     }

@@ -11,7 +11,7 @@
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use ed25519_dalek::SigningKey;
 use minhbach_ledger::envelope::{Envelope, EnvelopeError};
-use minhbach_ledger::rules::Rejection;
+use minhbach_ledger::rules::ApplyError;
 use rand_core::CryptoRngCore;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -63,7 +63,7 @@ pub trait Writer {
         &mut self,
         envelopes: Vec<Envelope>,
         logged_at: DateTime<Utc>,
-    ) -> Result<Vec<Result<Landed, Rejection>>, Self::Error>;
+    ) -> Result<Vec<Result<Landed, ApplyError>>, Self::Error>;
 
     /// What the campaign `campaign` holds in VND now (0 if it is unknown).
     fn campaign_balance(&self, campaign: &str) -> u64;
@@ -89,7 +89,7 @@ pub enum SeedError<E: std::error::Error + 'static> {
         /// The statement's type.
         what: String,
         /// Why.
-        rejection: Rejection,
+        rejection: ApplyError,
         /// The stable code.
         code: &'static str,
     },
@@ -426,6 +426,10 @@ fn donations<W: Writer, R: CryptoRngCore>(
     let span = (end - *t).num_seconds().max(1) as u64;
     let step = span / (options.donations as u64 + 1);
     let mut bounced = None;
+    // A bank gives one balance per account and day (SPEC 6.6): the days
+    // given so far, so that two balances in one UTC day (the history's
+    // start depends on the time of day) do not collide.
+    let mut balance_days = std::collections::BTreeSet::new();
     for i in 0..options.donations {
         *t += Duration::seconds(s.seq.range(step / 2 + 1, step * 3 / 2 + 2) as i64);
         let fields = donation(s, *t, i);
@@ -439,7 +443,7 @@ fn donations<W: Writer, R: CryptoRngCore>(
         if i % (options.donations / 9).max(1) == 0 && i > 0 {
             pay_households(s, t, households, i)?;
         }
-        if i % (options.donations / 3).max(1) == 1 && i > 1 {
+        if i % (options.donations / 3).max(1) == 1 && i > 1 && balance_days.insert(t.date_naive()) {
             balance(s, *t, ACCOUNT_VCB, i == 1 + (options.donations / 3).max(1))?;
         }
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use minhbach_ledger::envelope::Envelope;
 use minhbach_ledger::leaf::{Leaf, LeafError};
 use minhbach_ledger::merkle::leaf_hash;
-use minhbach_ledger::rules::{Rejection, State};
+use minhbach_ledger::rules::{ApplyError, State};
 use minhbach_ledger::statement::Slug;
 
 use crate::history::{Landed, Writer};
@@ -37,7 +37,7 @@ impl Writer for MemoryLog {
         &mut self,
         envelopes: Vec<Envelope>,
         logged_at: DateTime<Utc>,
-    ) -> Result<Vec<Result<Landed, Rejection>>, LeafError> {
+    ) -> Result<Vec<Result<Landed, ApplyError>>, LeafError> {
         // A log's clock never runs backwards (as the server's writer does).
         let logged_at = self
             .state

@@ -14,7 +14,7 @@ use ed25519_dalek::SigningKey;
 use minhbach_ledger::envelope::{Envelope, KeyId, STATEMENT_PAYLOAD_TYPE};
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::merkle::leaf_hash;
-use minhbach_ledger::rules::{Effects, Rejection, State, VerifiedEntry};
+use minhbach_ledger::rules::{ApplyError, Effects, Rejection, State, VerifiedEntry};
 use minhbach_ledger::statement::{Commitment, PublicKey, Statement};
 use minhbach_ledger::trace::TraceIndex;
 use serde_json::{Value, json};
@@ -257,8 +257,8 @@ impl World {
     /// Applies a step; on success records it and moves the clock.
     ///
     /// # Errors
-    /// The rules' [`Rejection`].
-    pub fn submit(&mut self, s: Step) -> Result<Effects, Rejection> {
+    /// The rules' [`Rejection`] (a history in memory is always readable).
+    pub fn submit(&mut self, s: Step) -> Result<Effects, ApplyError> {
         let (e, leaf) = self.entry(&s)?;
         let effects = self.state.apply(&e)?;
         self.trace.record(&effects);

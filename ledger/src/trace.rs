@@ -41,24 +41,32 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::rules::{Effects, Flow, FlowKind, History, State};
+use crate::rules::{Effects, Flow, FlowKind, History, Lookup, State};
 use crate::statement::{Asset, Slug};
-use crate::store::LogStore;
-use crate::store::books::{self, Layer, Layers};
 
 /// Collects the [`Flow`]s of accepted entries in memory (O(flows): the
-/// auditor's; the server keeps its index in its store, [`StoredTrace`]).
+/// auditor's). The server keeps the same lists in its store
+/// (`minhbach_server::books`), recorded through [`TraceLists`] and read
+/// back through [`trace_of`], so both answer alike.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceIndex {
     by_origin: HashMap<u64, Vec<Step>>,
     by_outflow: HashMap<u64, Vec<(u64, u64)>>,
 }
 
+/// One movement of a donation's share, as a trace index keeps it: the
+/// entry that moved it and how.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Step {
-    at: u64,
-    flow: Flow,
+pub struct Step {
+    /// The entry that moved the share.
+    pub at: u64,
+    /// How it moved.
+    pub flow: Flow,
 }
+
+/// A list of sources of a disbursement: `(donation index, amount)` in
+/// consumption order.
+pub type Sources = Vec<(u64, u64)>;
 
 /// Whether an outflow reached its recipient.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -127,7 +135,7 @@ impl TraceIndex {
 
     /// Records the flows of an accepted entry.
     pub fn record(&mut self, effects: &Effects) {
-        record(self, effects);
+        record(self, effects).unwrap_or_else(|never: std::convert::Infallible| match never {});
     }
 
     /// The donations that funded a live (not reversed) disbursement:
@@ -140,31 +148,44 @@ impl TraceIndex {
     }
 
     /// Where a donation went; `None` if `donation` is not a donation entry.
-    #[must_use]
-    pub fn trace<H: History>(&self, state: &State<H>, donation: u64) -> Option<Trace> {
+    ///
+    /// # Errors
+    /// The store's, if `state`'s history cannot be read.
+    pub fn trace<H: History>(&self, state: &State<H>, donation: u64) -> Lookup<Trace> {
         let steps = self.by_origin.get(&donation).map_or(&[][..], Vec::as_slice);
         trace_of(steps, state, donation)
     }
 }
 
-/// Where the lists of a trace index are changed: in memory, or in the
-/// writes pending over a store.
-trait Lists {
+/// Where the lists of a trace index are kept and changed: in memory
+/// ([`TraceIndex`], which never fails), or in a store with the changes not
+/// yet written on top (the server's books, which fail as their store does).
+pub trait TraceLists {
+    /// Why a list could not be read.
+    type Error;
     /// The steps of a donation, to append to.
-    fn steps_mut(&mut self, origin: u64) -> &mut Vec<Step>;
+    ///
+    /// # Errors
+    /// If the list cannot be read.
+    fn steps_mut(&mut self, origin: u64) -> Result<&mut Vec<Step>, Self::Error>;
     /// The sources of a disbursement, to append to.
-    fn sources_mut(&mut self, outflow: u64) -> &mut Vec<(u64, u64)>;
+    ///
+    /// # Errors
+    /// If the list cannot be read.
+    fn sources_mut(&mut self, outflow: u64) -> Result<&mut Sources, Self::Error>;
     /// Forgets the sources of a reversed disbursement.
     fn remove_sources(&mut self, outflow: u64);
 }
 
-impl Lists for TraceIndex {
-    fn steps_mut(&mut self, origin: u64) -> &mut Vec<Step> {
-        self.by_origin.entry(origin).or_default()
+impl TraceLists for TraceIndex {
+    type Error = std::convert::Infallible;
+
+    fn steps_mut(&mut self, origin: u64) -> Result<&mut Vec<Step>, Self::Error> {
+        Ok(self.by_origin.entry(origin).or_default())
     }
 
-    fn sources_mut(&mut self, outflow: u64) -> &mut Vec<(u64, u64)> {
-        self.by_outflow.entry(outflow).or_default()
+    fn sources_mut(&mut self, outflow: u64) -> Result<&mut Sources, Self::Error> {
+        Ok(self.by_outflow.entry(outflow).or_default())
     }
 
     fn remove_sources(&mut self, outflow: u64) {
@@ -172,232 +193,77 @@ impl Lists for TraceIndex {
     }
 }
 
-/// The one way flows become lists, for every kind of index.
-fn record(lists: &mut impl Lists, effects: &Effects) {
+/// The one way flows become lists (SPEC 6.8), for every kind of index.
+///
+/// # Errors
+/// The lists' error, if one cannot be read; the flows before it are
+/// recorded.
+pub fn record<L: TraceLists>(lists: &mut L, effects: &Effects) -> Result<(), L::Error> {
     for f in &effects.flows {
-        lists.steps_mut(f.origin).push(Step {
+        lists.steps_mut(f.origin)?.push(Step {
             at: effects.index,
             flow: f.clone(),
         });
         match f.kind {
-            FlowKind::Disbursed => lists.sources_mut(effects.index).push((f.origin, f.amount)),
+            FlowKind::Disbursed => lists.sources_mut(effects.index)?.push((f.origin, f.amount)),
             FlowKind::Restored { disbursement } => lists.remove_sources(disbursement),
             _ => {}
         }
     }
+    Ok(())
 }
 
-/// A donation's trace from its steps.
-fn trace_of<H: History>(steps: &[Step], state: &State<H>, donation: u64) -> Option<Trace> {
-    let d = state.donation_record(donation)?;
+/// A donation's trace from its steps (as [`record`] listed them) and the
+/// records of `state`'s history; `None` if `donation` is not a donation.
+///
+/// # Errors
+/// The store's, if `state`'s history cannot be read.
+pub fn trace_of<H: History>(steps: &[Step], state: &State<H>, donation: u64) -> Lookup<Trace> {
+    let Some(d) = state.donation_record(donation)? else {
+        return Ok(None);
+    };
     let mut out: u64 = 0;
     let mut back: u64 = 0;
-    let steps: Vec<TraceStep> = steps
-        .iter()
-        .map(|s| {
-            let ack = match s.flow.kind {
-                FlowKind::Disbursed => {
-                    state
-                        .disbursement_record(s.at)
-                        .map(|r| match r.reversed_by {
-                            Some(by) => AckStatus::Reversed { by },
-                            None if r.acknowledged == 0 => AckStatus::Unacknowledged,
-                            None if r.acknowledged >= r.amount => AckStatus::Acknowledged,
-                            None => AckStatus::Partial {
-                                acknowledged: r.acknowledged,
-                                of: r.amount,
-                            },
-                        })
-                }
-                _ => None,
-            };
-            match s.flow.kind {
-                FlowKind::Disbursed
-                | FlowKind::CoveredReversal { .. }
-                | FlowKind::DonationReversed => {
-                    out += s.flow.amount;
-                }
-                FlowKind::Restored { .. } => back += s.flow.amount,
-                FlowKind::Transferred { .. } => {}
+    let mut traced = Vec::with_capacity(steps.len());
+    for s in steps {
+        let ack = match s.flow.kind {
+            FlowKind::Disbursed => state
+                .disbursement_record(s.at)?
+                .map(|r| match r.reversed_by {
+                    Some(by) => AckStatus::Reversed { by },
+                    None if r.acknowledged == 0 => AckStatus::Unacknowledged,
+                    None if r.acknowledged >= r.amount => AckStatus::Acknowledged,
+                    None => AckStatus::Partial {
+                        acknowledged: r.acknowledged,
+                        of: r.amount,
+                    },
+                }),
+            _ => None,
+        };
+        match s.flow.kind {
+            FlowKind::Disbursed | FlowKind::CoveredReversal { .. } | FlowKind::DonationReversed => {
+                out += s.flow.amount;
             }
-            TraceStep {
-                at: s.at,
-                campaign: s.flow.campaign.clone(),
-                amount: s.flow.amount,
-                kind: s.flow.kind.clone(),
-                ack,
-            }
-        })
-        .collect();
-    Some(Trace {
+            FlowKind::Restored { .. } => back += s.flow.amount,
+            FlowKind::Transferred { .. } => {}
+        }
+        traced.push(TraceStep {
+            at: s.at,
+            campaign: s.flow.campaign.clone(),
+            amount: s.flow.amount,
+            kind: s.flow.kind.clone(),
+            ack,
+        });
+    }
+    Ok(Some(Trace {
         donation,
         campaign: d.campaign,
         asset: d.asset,
         amount: d.amount,
         reversed_by: d.reversed_by,
-        steps,
+        steps: traced,
         // Invariant (checked by the property tests): a donation never loses more
         // than its amount; saturate rather than panic on a broken invariant.
         unspent: (d.amount + back).saturating_sub(out),
-    })
-}
-
-fn steps_key(origin: u64) -> Vec<u8> {
-    books::key("steps", &origin.to_be_bytes())
-}
-
-fn sources_key(outflow: u64) -> Vec<u8> {
-    books::key("sources", &outflow.to_be_bytes())
-}
-
-/// A trace index's lists not yet in the store: whole lists (the stored one
-/// with the new steps appended), `None` for a reversed disbursement's
-/// sources.
-#[derive(Clone, Debug, Default)]
-pub struct TraceLayer {
-    steps: HashMap<u64, Vec<Step>>,
-    sources: HashMap<u64, Option<Vec<(u64, u64)>>>,
-}
-
-impl TraceLayer {
-    /// How many lists it holds.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.steps.len() + self.sources.len()
-    }
-
-    /// Whether it holds no list.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The metadata writes that store its lists for [`StoredTrace`] (a
-    /// reversed disbursement's sources as an empty value, which reads as
-    /// none), in no particular order.
-    #[must_use]
-    pub fn pairs(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let steps = self
-            .steps
-            .iter()
-            .map(|(&origin, list)| (steps_key(origin), books::encode(list)));
-        let sources = self.sources.iter().map(|(&outflow, list)| {
-            (
-                sources_key(outflow),
-                list.as_ref().map(books::encode).unwrap_or_default(),
-            )
-        });
-        steps.chain(sources).collect()
-    }
-}
-
-impl Layer for TraceLayer {
-    fn absorb_older(&mut self, older: Self) {
-        books::keep_newer(&mut self.steps, older.steps);
-        books::keep_newer(&mut self.sources, older.sources);
-    }
-}
-
-/// A trace index in a store's metadata (under
-/// [`BOOKS_PREFIX`](crate::store::books::BOOKS_PREFIX): one list of steps per
-/// donation, one list of sources per disbursement), with the lists changed
-/// since they were last written held in memory on top, in [`Layers`] (see
-/// there how a flush writes them). Its answers are those of a
-/// [`TraceIndex`] that recorded the same flows.
-///
-/// # Panics
-/// Reads panic if the store fails (see [`crate::store::books::read`]).
-#[derive(Clone, Debug)]
-pub struct StoredTrace<S> {
-    store: S,
-    layers: Layers<TraceLayer>,
-}
-
-impl<S: LogStore> StoredTrace<S> {
-    /// The index kept in `store`, nothing pending.
-    pub fn new(store: S) -> Self {
-        Self {
-            store,
-            layers: Layers::default(),
-        }
-    }
-
-    /// Records the flows of an accepted entry (pending until written).
-    pub fn record(&mut self, effects: &Effects) {
-        record(self, effects);
-    }
-
-    /// The donations that funded a live (not reversed) disbursement:
-    /// `(donation index, amount)` in consumption order.
-    #[must_use]
-    pub fn sources(&self, disbursement: u64) -> Vec<(u64, u64)> {
-        self.latest_sources(disbursement).unwrap_or_default()
-    }
-
-    /// Where a donation went; `None` if `donation` is not a donation entry.
-    #[must_use]
-    pub fn trace<H: History>(&self, state: &State<H>, donation: u64) -> Option<Trace> {
-        match self.layers.find(|l| l.steps.get(&donation)) {
-            Some(steps) => trace_of(steps, state, donation),
-            None => trace_of(&self.stored_steps(donation), state, donation),
-        }
-    }
-
-    /// The lists not yet written, to freeze, release or thaw them (see
-    /// [`Layers`]).
-    pub fn layers_mut(&mut self) -> &mut Layers<TraceLayer> {
-        &mut self.layers
-    }
-
-    /// The lists not yet written.
-    #[must_use]
-    pub fn layers(&self) -> &Layers<TraceLayer> {
-        &self.layers
-    }
-
-    /// The steps of `origin` as stored.
-    fn stored_steps(&self, origin: u64) -> Vec<Step> {
-        books::read(&self.store, &steps_key(origin)).unwrap_or_default()
-    }
-
-    /// The newest sources of `outflow`: pending, frozen or stored (`None`
-    /// if it has none, or was reversed).
-    fn latest_sources(&self, outflow: u64) -> Option<Vec<(u64, u64)>> {
-        match self.layers.find(|l| l.sources.get(&outflow)) {
-            Some(list) => list.clone(),
-            None => books::read(&self.store, &sources_key(outflow)),
-        }
-    }
-}
-
-impl<S: LogStore> Lists for StoredTrace<S> {
-    fn steps_mut(&mut self, origin: u64) -> &mut Vec<Step> {
-        // A list changes in the pending layer, starting from its newest
-        // version (frozen or stored) when it is not there yet.
-        let older = (!self.layers.pending().steps.contains_key(&origin)).then(|| {
-            self.layers
-                .find(|l| l.steps.get(&origin).cloned())
-                .unwrap_or_else(|| self.stored_steps(origin))
-        });
-        self.layers
-            .pending_mut()
-            .steps
-            .entry(origin)
-            .or_insert_with(|| older.unwrap_or_default())
-    }
-
-    fn sources_mut(&mut self, outflow: u64) -> &mut Vec<(u64, u64)> {
-        let older = (!self.layers.pending().sources.contains_key(&outflow))
-            .then(|| self.latest_sources(outflow));
-        self.layers
-            .pending_mut()
-            .sources
-            .entry(outflow)
-            .or_insert_with(|| older.flatten())
-            .get_or_insert_with(Vec::new)
-    }
-
-    fn remove_sources(&mut self, outflow: u64) {
-        self.layers.pending_mut().sources.insert(outflow, None);
-    }
+    }))
 }

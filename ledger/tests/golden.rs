@@ -131,7 +131,7 @@ pub fn golden_world() -> World {
 
 fn expected(state: &State, trace: &TraceIndex, n: u64) -> Value {
     let traces: Vec<Value> = (0..n)
-        .filter_map(|i| trace.trace(state, i))
+        .filter_map(|i| trace.trace(state, i).expect("a history in memory"))
         .map(|t| serde_json::to_value(t).unwrap())
         .collect();
     let mismatches: Vec<Value> = state

@@ -4,14 +4,13 @@
 
 use minhbach_demo::world as support;
 
-use std::sync::{Arc, RwLock};
-
 use minhbach_ledger::rules::history::HistoryKey;
 use minhbach_ledger::rules::{
-    DisbursementRecord, DonationRecord, History, HistoryMut, MemoryHistory, Overlay, State,
+    ApplyError, DisbursementRecord, DonationRecord, History, HistoryMut, Lookup, MemoryHistory,
+    State,
 };
-use minhbach_ledger::statement::{Channel, StatementKind};
-use serde_json::json;
+use minhbach_ledger::statement::StatementKind;
+use minhbach_ledger::store::StoreError;
 use support::*;
 
 /// Applies the relief flow for `n` entries after the standard world.
@@ -46,142 +45,96 @@ fn the_live_state_follows_open_items_not_the_log() {
     assert!(long.state.history().approx_bytes() > 3 * short.state.history().approx_bytes());
 }
 
-/// A committed history behind a lock: what a store gives the server.
-#[derive(Clone, Default)]
-struct Committed(Arc<RwLock<MemoryHistory>>);
+/// A history in memory whose lookups fail while `failing` is set: what a
+/// store that cannot be read gives the rules.
+#[derive(Clone, Default, PartialEq, Eq, Debug)]
+struct Flaky {
+    records: MemoryHistory,
+    failing: bool,
+}
 
-impl History for Committed {
-    fn id(&self, key: &HistoryKey) -> Option<(u64, StatementKind)> {
-        self.0.read().unwrap().id(key)
-    }
-    fn reference(&self, key: &HistoryKey) -> Option<u64> {
-        self.0.read().unwrap().reference(key)
-    }
-    fn donation(&self, index: u64) -> Option<DonationRecord> {
-        self.0.read().unwrap().donation(index)
-    }
-    fn disbursement(&self, index: u64) -> Option<DisbursementRecord> {
-        self.0.read().unwrap().disbursement(index)
+impl Flaky {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.failing {
+            Err(StoreError::Backend {
+                message: "the disk is gone".into(),
+            })
+        } else {
+            Ok(())
+        }
     }
 }
 
-impl Committed {
-    /// Writes pending records the way a store does: one put per record.
-    fn commit(&self, pending: &MemoryHistory) {
-        let mut h = self.0.write().unwrap();
-        for (key, index, kind) in pending.ids() {
-            h.put_id(*key, index, kind);
-        }
-        for (key, index) in pending.references() {
-            h.put_reference(*key, index);
-        }
-        for (index, d) in pending.donations() {
-            h.put_donation(index, d.clone());
-        }
-        for (index, d) in pending.disbursements() {
-            h.put_disbursement(index, d.clone());
-        }
+impl History for Flaky {
+    fn id(&self, key: &HistoryKey) -> Lookup<(u64, StatementKind)> {
+        self.check()?;
+        self.records.id(key)
+    }
+    fn reference(&self, key: &HistoryKey) -> Lookup<u64> {
+        self.check()?;
+        self.records.reference(key)
+    }
+    fn donation(&self, index: u64) -> Lookup<DonationRecord> {
+        self.check()?;
+        self.records.donation(index)
+    }
+    fn disbursement(&self, index: u64) -> Lookup<DisbursementRecord> {
+        self.check()?;
+        self.records.disbursement(index)
+    }
+}
+
+impl HistoryMut for Flaky {
+    fn put_id(&mut self, key: HistoryKey, index: u64, kind: StatementKind) {
+        self.records.put_id(key, index, kind);
+    }
+    fn put_reference(&mut self, key: HistoryKey, index: u64) {
+        self.records.put_reference(key, index);
+    }
+    fn put_donation(&mut self, index: u64, record: DonationRecord) {
+        self.records.put_donation(index, record);
+    }
+    fn put_disbursement(&mut self, index: u64, record: DisbursementRecord) {
+        self.records.put_disbursement(index, record);
     }
 }
 
 #[test]
-fn rules_over_an_overlay_agree_with_rules_in_memory() {
-    let w = flow(3_000);
-    let committed = Committed::default();
-    let mut overlaid = State::with_history(Overlay::new(committed.clone()));
+fn a_history_that_cannot_be_read_decides_nothing_and_changes_nothing() {
+    let w = flow(600);
+    let mut live = State::with_history(Flaky::default());
     let mut in_memory = State::new();
-    let mut thawed = 0;
-    for (n, chunk) in w.entries.chunks(97).enumerate() {
-        for e in chunk {
-            let a = overlaid.apply(e).unwrap();
-            let b = in_memory.apply(e).unwrap();
-            assert_eq!(a, b, "entry {}", e.index);
-        }
-        // A flush freezes the pending records, and the rules go on over the
-        // pending, frozen and committed layers while it writes; then the
-        // frozen records are committed and released, or (a failed write)
-        // thawed back under what came since. Reads cross every layer.
-        let layers = overlaid.history_mut().layers_mut();
-        match n % 4 {
-            0 => assert!(!layers.freeze().is_empty()),
-            2 if n % 8 == 2 => {
-                committed.commit(layers.frozen());
-                layers.release();
-                assert!(layers.frozen().is_empty());
-            }
-            2 => {
-                layers.thaw();
-                assert!(layers.frozen().is_empty());
-                thawed += 1;
-            }
-            _ => {}
-        }
-    }
-    assert!(thawed > 0);
-    let layers = overlaid.history_mut().layers_mut();
-    committed.commit(&layers.freeze());
-    layers.release();
-    assert_eq!(*committed.0.read().unwrap(), *in_memory.history());
-    assert_eq!(overlaid.sizes(), in_memory.sizes());
-    assert_eq!(overlaid.approx_bytes(), in_memory.approx_bytes());
-    // The trace reads the history the same way.
-    for index in [400, 1_000, 2_500] {
-        if in_memory.donation_record(index).is_some() {
-            assert_eq!(
-                w.trace.trace(&overlaid, index),
-                w.trace.trace(&in_memory, index)
-            );
-        }
-    }
-}
-
-#[test]
-fn a_refused_entry_or_batch_leaves_nothing_pending() {
-    let mut w = World::new();
-    let mut live = State::with_history(Overlay::new(Committed::default()));
+    let mut unavailable = 0;
     for e in &w.entries {
-        live.apply(e).unwrap();
+        // Every entry is first tried while the history cannot be read:
+        // each one that looks up the past (every one: its statement id) is
+        // refused as unavailable, never accepted or refused by a rule on a
+        // guess, and leaves the state exactly as it was.
+        live.history_mut().failing = true;
+        let before = live.clone();
+        match live.apply(e) {
+            Err(ApplyError::Unavailable(StoreError::Backend { message })) => {
+                assert_eq!(message, "the disk is gone");
+                unavailable += 1;
+            }
+            other => panic!("entry {}: {other:?}", e.index),
+        }
+        assert!(live == before, "entry {} changed the state", e.index);
+        // Readable again: the same answer as in memory.
+        live.history_mut().failing = false;
+        assert_eq!(live.apply(e), in_memory.apply(e));
     }
-    let before = live.history().layers().pending().sizes();
-
-    // A batch whose second donation reuses the first one's reference.
-    let good = w
-        .entry(&donation(YAGI, 700_000, "FT24REFUSED01"))
-        .unwrap()
-        .0;
-    let mut dup = w
-        .entry(&donation(YAGI, 800_000, "FT24REFUSED01"))
-        .unwrap()
-        .0;
-    dup.index = good.index + 1;
-    let err = live.apply_batch(&[good.clone(), dup]).unwrap_err();
-    assert_eq!(err.position, 1);
-    assert_eq!(err.rejection.code(), "duplicate");
-    assert_eq!(live.history().layers().pending().sizes(), before);
-    assert_eq!(live.next_index(), good.index);
-    assert_eq!(live.entry_of_ref(Channel::Bank, "FT24REFUSED01"), None);
-
-    // A single refused entry: an acknowledgment of no disbursement.
-    let ack = w
-        .entry(&step(
-            json!({"type": "acknowledgment", "disbursement": {"index": 1, "leaf_hash": "00".repeat(32)},
-                   "amount": 1}),
-            &["field"],
-        ))
-        .unwrap()
-        .0;
-    assert_eq!(live.apply(&ack).unwrap_err().code(), "unknown_disbursement");
-    assert_eq!(live.history().layers().pending().sizes(), before);
-
-    // The good one alone goes in, pending until committed.
-    live.apply(&good).unwrap();
+    assert_eq!(unavailable, w.entries.len());
+    assert_eq!(live.history().records, *in_memory.history());
+    assert_eq!(live.sizes(), in_memory.sizes());
+    // The trace reads the history the same way, and fails the same way.
+    let donation = (0..w.entries.len() as u64)
+        .find(|&i| in_memory.donation_record(i).unwrap().is_some())
+        .unwrap();
     assert_eq!(
-        live.history().layers().pending().sizes().donations,
-        before.donations + 1
+        w.trace.trace(&live, donation).unwrap(),
+        w.trace.trace(&in_memory, donation).unwrap()
     );
-    assert_eq!(
-        live.entry_of_ref(Channel::Bank, "FT24REFUSED01"),
-        Some(good.index)
-    );
-    assert_eq!(live.history().base().donation(good.index), None);
+    live.history_mut().failing = true;
+    assert!(w.trace.trace(&live, donation).is_err());
 }

@@ -5,7 +5,7 @@
 use minhbach_demo::world as support;
 
 use chrono::Duration;
-use minhbach_ledger::rules::CODES;
+use minhbach_ledger::rules::{CODES, Rejection};
 use minhbach_ledger::statement::MAX_AMOUNT;
 use serde_json::json;
 use support::*;
@@ -1010,7 +1010,10 @@ fn duplicate_reference_reports_the_existing_entry() {
         .submit(donation(YAGI, 1_000, "FT24254000000001"))
         .unwrap_err();
     assert_eq!(r.code(), "duplicate");
-    assert_eq!(r.existing_index(), Some(first));
+    assert_eq!(
+        r.rejection().and_then(Rejection::existing_index),
+        Some(first)
+    );
 }
 
 #[test]
@@ -1038,7 +1041,7 @@ fn batch_is_all_or_nothing() {
     let (b, _) = w.entry(&b_step).unwrap();
     let before = w.state.clone();
     let err = w.state.apply_batch(&[a.clone(), b]).unwrap_err();
-    assert_eq!((err.position, err.rejection.code()), (1, "duplicate"));
+    assert_eq!((err.position, err.error.code()), (1, "duplicate"));
     assert_eq!(w.state, before);
     w.state.check(&a).unwrap();
     assert_eq!(w.state, before);

@@ -80,7 +80,7 @@ fn run(w: &mut World, ops: &[Op]) {
             Op::ReverseDonation { pick } | Op::ReverseDisbursement { pick } => {
                 let targets: Vec<u64> = if matches!(o, Op::ReverseDonation { .. }) {
                     (0..w.entries.len() as u64)
-                        .filter(|i| w.state.donation_record(*i).is_some())
+                        .filter(|i| w.state.donation_record(*i).unwrap().is_some())
                         .collect()
                 } else {
                     w.trace_disbursements()
@@ -92,6 +92,7 @@ fn run(w: &mut World, ops: &[Op]) {
                 let signers: &[&'static str] = if matches!(o, Op::ReverseDonation { .. }) {
                     if w.state
                         .donation_record(t)
+                        .unwrap()
                         .is_some_and(|d| d.campaign.as_str() == HANOI)
                     {
                         &["intake_hn"]
@@ -126,7 +127,7 @@ trait Disbursements {
 impl Disbursements for World {
     fn trace_disbursements(&self) -> Vec<u64> {
         (0..self.entries.len() as u64)
-            .filter(|i| self.state.disbursement_record(*i).is_some())
+            .filter(|i| self.state.disbursement_record(*i).unwrap().is_some())
             .collect()
     }
 }
@@ -156,7 +157,7 @@ fn check_invariants(w: &World) {
     let mut unspent = 0u64;
     let mut per_disbursement = std::collections::BTreeMap::<u64, i128>::new();
     for i in 0..w.entries.len() as u64 {
-        if let Some(t) = w.trace.trace(&w.state, i) {
+        if let Some(t) = w.trace.trace(&w.state, i).unwrap() {
             if t.asset.as_str() == "VND" {
                 unspent += t.unspent;
             }
@@ -175,6 +176,7 @@ fn check_invariants(w: &World) {
                         w.state
                             .disbursement_record(s.at)
                             .unwrap()
+                            .unwrap()
                             .reversed_by
                             .is_some()
                     );
@@ -184,7 +186,7 @@ fn check_invariants(w: &World) {
     }
     assert_eq!(unspent, total_balance, "unspent shares = balances");
     for i in 0..w.entries.len() as u64 {
-        if let Some(d) = w.state.disbursement_record(i) {
+        if let Some(d) = w.state.disbursement_record(i).unwrap() {
             let traced = per_disbursement.get(&i).copied().unwrap_or(0);
             let sources: u64 = w.trace.sources(i).iter().map(|(_, a)| a).sum();
             if d.reversed_by.is_some() {
@@ -237,12 +239,12 @@ fn fifo_follows_transfers_and_reversals() {
                "recipient": {"organization": "UBND phường Ba Đình"}, "region": BA_DINH, "purpose": "Hỗ trợ"}),
         &["a1"],
     ));
-    let t1 = w.trace.trace(&w.state, d1).unwrap();
+    let t1 = w.trace.trace(&w.state, d1).unwrap().unwrap();
     assert_eq!(t1.steps.len(), 1);
     assert_eq!((t1.steps[0].at, t1.steps[0].amount), (out1, 10_000_000));
     assert_eq!(t1.steps[0].ack, Some(AckStatus::Unacknowledged));
     assert_eq!(t1.unspent, 0);
-    let t2 = w.trace.trace(&w.state, d2).unwrap();
+    let t2 = w.trace.trace(&w.state, d2).unwrap().unwrap();
     let kinds: Vec<_> = t2
         .steps
         .iter()
@@ -262,7 +264,7 @@ fn fifo_follows_transfers_and_reversals() {
         json!({"type": "reversal", "target": w.entry_ref(out1), "reason": "Sai người nhận"}),
         &["a1"],
     ));
-    let t1 = w.trace.trace(&w.state, d1).unwrap();
+    let t1 = w.trace.trace(&w.state, d1).unwrap().unwrap();
     assert_eq!(t1.unspent, 10_000_000);
     assert_eq!(
         t1.steps[0].ack,
@@ -286,7 +288,7 @@ fn fifo_follows_transfers_and_reversals() {
         json!({"type": "reversal", "target": w.entry_ref(d2), "reason": "Giao dịch bị hoàn"}),
         &["intake"],
     ));
-    let t2 = w.trace.trace(&w.state, d2).unwrap();
+    let t2 = w.trace.trace(&w.state, d2).unwrap().unwrap();
     assert_eq!(t2.reversed_by, Some(w.state.next_index() - 1));
     assert_eq!(t2.unspent, 400_000);
 }
@@ -305,12 +307,12 @@ fn reversal_of_a_spent_donation_is_covered_first_in_first_out() {
         &["intake"],
     ));
     let rev = w.state.next_index() - 1;
-    let t3 = w.trace.trace(&w.state, d3).unwrap();
+    let t3 = w.trace.trace(&w.state, d3).unwrap().unwrap();
     assert_eq!(t3.steps.len(), 1);
     assert_eq!(t3.steps[0].kind, FlowKind::CoveredReversal { donation: d2 });
     assert_eq!((t3.steps[0].at, t3.steps[0].amount), (rev, 2_000_000));
     assert_eq!(t3.unspent, 6_000_000);
-    let t2 = w.trace.trace(&w.state, d2).unwrap();
+    let t2 = w.trace.trace(&w.state, d2).unwrap().unwrap();
     assert_eq!(t2.unspent, 0);
     let _ = d1;
 }

@@ -3,7 +3,7 @@
 //! feedback. Everything is derived from the rules' state after the committed
 //! log: what the auditor recomputes from the leaves alone.
 
-use crate::sequencer::BooksState as RulesState;
+use crate::books::BooksState as RulesState;
 use axum::Json;
 use axum::extract::State;
 use minhbach_ledger::api;
@@ -53,13 +53,17 @@ pub(crate) fn find_entry(
                     Channel::InKind,
                 ],
             };
-            channels
-                .into_iter()
-                .find_map(|c| s.entry_of_ref(c, r))
-                .ok_or_else(|| ApiError::NotFound(format!("no donation with reference {r}")))
+            for c in channels {
+                if let Some(index) = s.entry_of_ref(c, r)? {
+                    return Ok(index);
+                }
+            }
+            Err(ApiError::NotFound(format!(
+                "no donation with reference {r}"
+            )))
         }
         (None, Some(id)) if channel.is_none() => s
-            .entry_of_id(id)
+            .entry_of_id(id)?
             .map(|(i, _)| i)
             .ok_or_else(|| ApiError::NotFound(format!("no entry with statement id {id}"))),
         _ => Err(ApiError::Malformed(
@@ -183,7 +187,7 @@ pub(crate) async fn trace(
     let books = state.books.read();
     let t = books
         .trace
-        .trace(&books.state, index)
+        .trace(&books.state, index)?
         .ok_or_else(|| ApiError::NotFound(format!("entry {index} is not a donation")))?;
     serde_json::to_value(t)
         .map(Json)

@@ -22,8 +22,9 @@ use minhbach_ledger::envelope::Envelope;
 use minhbach_ledger::rules::Rejection;
 use tokio::sync::oneshot;
 
+use crate::books::SharedBooks;
 use crate::metrics::Metrics;
-use crate::sequencer::{Checked, SharedBooks, check_envelopes};
+use crate::sequencer::{Checked, check_envelopes};
 
 /// The most envelopes one thread verifies in one take (it always takes at
 /// least the first job waiting, whatever its size).
@@ -183,7 +184,7 @@ mod tests {
     fn a_full_queue_refuses_new_requests_as_overloaded() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(minhbach_ledger::store::rocks::RocksStore::open(dir.path()).unwrap());
-        let books = SharedBooks::new(crate::sequencer::Books::open(&store).unwrap());
+        let books = SharedBooks::new(crate::books::Books::open(&store).unwrap());
         let metrics = Arc::new(Metrics::new(0));
         let checker = Checker::start(books.clone(), 1, Arc::clone(&metrics)).unwrap();
         let blocked = books.write();

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use minhbach_ledger::checkpoint::{CheckpointError, LogSigner};
 use minhbach_ledger::envelope::Envelope;
-use minhbach_ledger::rules::Rejection;
+use minhbach_ledger::rules::ApplyError;
 use minhbach_ledger::statement::Slug;
 use minhbach_ledger::store::LogStore as _;
 use minhbach_ledger::store::rocks::RocksStore;
@@ -20,9 +20,10 @@ use rand_core::CryptoRngCore;
 
 pub use minhbach_demo::{FLOOD, ORIGIN as DEMO_ORIGIN, Officials, Options as DemoOptions, STORM};
 
+use crate::books::{Books, SharedBooks};
 use crate::datadir::{DataDir, DataDirError};
 use crate::metrics::Metrics;
-use crate::sequencer::{Books, Core, CoreError, SequencerError, SharedBooks, check_envelopes};
+use crate::sequencer::{Core, CoreError, SequencerError, check_envelopes};
 use crate::{AppState, StartError, WriteConfig};
 
 /// Errors while preparing the demo.
@@ -138,7 +139,7 @@ impl minhbach_demo::Writer for CoreWriter {
         &mut self,
         envelopes: Vec<Envelope>,
         logged_at: DateTime<Utc>,
-    ) -> Result<Vec<Result<minhbach_demo::Landed, Rejection>>, SequencerError> {
+    ) -> Result<Vec<Result<minhbach_demo::Landed, ApplyError>>, SequencerError> {
         let checked = check_envelopes(&self.books, envelopes);
         let outcomes = self.core.process(checked, logged_at)?;
         Ok(outcomes

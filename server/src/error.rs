@@ -41,6 +41,9 @@ pub(crate) enum ApiError {
     /// The sequencer's queue is full or it is not running (HTTP 503,
     /// `overloaded`).
     Overloaded(String),
+    /// The books could not be read (HTTP 503, `unavailable`): nothing was
+    /// decided or written; the store's error is logged, never sent.
+    Unavailable(String),
     /// The path exists but not for this method (HTTP 405,
     /// `method_not_allowed`).
     MethodNotAllowed(String),
@@ -76,6 +79,12 @@ impl ApiError {
         Self::Internal(error.to_string())
     }
 
+    /// The books could not be read (`error` is logged, the client sees a
+    /// generic body).
+    pub(crate) fn books(error: &minhbach_ledger::store::StoreError) -> Self {
+        Self::Unavailable(error.to_string())
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             Self::Rejected(r) => (rejection_status(r.code()), r.code(), "Statement refused"),
@@ -86,6 +95,11 @@ impl ApiError {
                 "Rate limited",
             ),
             Self::Overloaded(_) => (StatusCode::SERVICE_UNAVAILABLE, "overloaded", "Overloaded"),
+            Self::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Temporarily unavailable",
+            ),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -135,6 +149,10 @@ impl ApiError {
                 tracing::error!(target: "minhbach_server::api", error = %message, "request failed");
                 "The server could not answer this request.".to_owned()
             }
+            Self::Unavailable(message) => {
+                tracing::error!(target: "minhbach_server::api", error = %message, "the books cannot be read");
+                "The server cannot read its books right now; nothing was decided or written. Try again later.".to_owned()
+            }
             Self::Rejected(r) => r.to_string(),
             Self::Malformed(d)
             | Self::NotFound(d)
@@ -155,6 +173,24 @@ impl ApiError {
             detail,
             code,
             existing_index,
+        }
+    }
+}
+
+/// A lookup of the books failed: `unavailable`.
+impl From<minhbach_ledger::store::StoreError> for ApiError {
+    fn from(error: minhbach_ledger::store::StoreError) -> Self {
+        Self::books(&error)
+    }
+}
+
+impl From<minhbach_ledger::rules::ApplyError> for ApiError {
+    fn from(error: minhbach_ledger::rules::ApplyError) -> Self {
+        use minhbach_ledger::rules::ApplyError;
+        match error {
+            ApplyError::Rejected(r) => Self::Rejected(r),
+            ApplyError::Unavailable(e) => Self::books(&e),
+            other => Self::internal(other),
         }
     }
 }

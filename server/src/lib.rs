@@ -56,6 +56,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 mod api;
+pub mod books;
 mod books_api;
 pub mod checker;
 pub mod config;
@@ -66,7 +67,6 @@ mod error;
 pub mod metrics;
 pub mod ops;
 mod publish;
-pub mod recent;
 pub mod replica;
 pub mod sequencer;
 mod tiles;
@@ -74,11 +74,12 @@ pub mod web;
 pub mod witness;
 pub mod write;
 
+use books::{Books, BooksError, SharedBooks};
 use checker::Checker;
 use metrics::Metrics;
 pub use publish::PublishError;
 use publish::{Latest, Published, Publisher};
-use sequencer::{BatchConfig, Books, BooksError, Core, CoreError, Sequencer, SharedBooks};
+use sequencer::{BatchConfig, Core, CoreError, Sequencer};
 use witness::WitnessPolicy;
 use write::RateLimiter;
 

@@ -389,7 +389,7 @@ impl Metrics {
         );
     }
 
-    /// The books' flushes.
+    /// The books' flushes and failed reads.
     fn render_books(&self, out: &mut String) {
         self.books_freeze_seconds.render(
             out,
@@ -407,6 +407,13 @@ impl Metrics {
             "counter",
             "Flushes of the books that failed (their records stay in memory and go with the next).",
             self.books_flush_errors.load(Ordering::Relaxed),
+        );
+        scalar(
+            out,
+            "minhbach_books_read_errors_total",
+            "counter",
+            "Reads of the books from the store that failed (answered 503 unavailable; nothing decided), in this process.",
+            crate::books::table::read_errors(),
         );
     }
 

@@ -17,17 +17,16 @@ use minhbach_ledger::envelope::{Envelope, EnvelopeError};
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::merkle::Hash;
 use minhbach_ledger::note::VerifierKey;
-use minhbach_ledger::rules::{Rejection, State};
+use minhbach_ledger::rules::{ApplyError, Rejection, State};
 use minhbach_ledger::statement::Statement;
 use minhbach_ledger::store::rocks::RocksStore;
 use minhbach_ledger::store::{LogStore as _, StoreError};
 use rand_core::CryptoRngCore;
 
+use crate::books::{Books, BooksError, SharedBooks};
 use crate::datadir::{DataDir, DataDirError};
 use crate::metrics::Metrics;
-use crate::sequencer::{
-    Books, BooksError, Core, CoreError, SequencerError, SharedBooks, check_envelopes,
-};
+use crate::sequencer::{Core, CoreError, SequencerError, check_envelopes};
 
 /// Why an operation refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +106,18 @@ impl From<Rejection> for OpsError {
         Self::Refused {
             code: rejection.code(),
             rejection,
+        }
+    }
+}
+
+impl From<ApplyError> for OpsError {
+    fn from(error: ApplyError) -> Self {
+        match error {
+            ApplyError::Rejected(rejection) => rejection.into(),
+            ApplyError::Unavailable(e) => Self::Store(e),
+            other => Self::Store(StoreError::Backend {
+                message: other.to_string(),
+            }),
         }
     }
 }

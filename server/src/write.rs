@@ -323,9 +323,11 @@ async fn commit(
                 let receipt = if wait { receipts.next() } else { None };
                 Ok(serde_json::to_value(Success { accepted, receipt }).unwrap_or_default())
             }
-            Err(rejection) => {
-                state.metrics.record_rejection(rejection.code());
-                Err(ApiError::Rejected(rejection))
+            Err(error) => {
+                if let Some(rejection) = error.rejection() {
+                    state.metrics.record_rejection(rejection.code());
+                }
+                Err(ApiError::from(error))
             }
         });
     }
@@ -399,7 +401,7 @@ fn answer(
 
 /// Checks each statement against the current state without logging it.
 fn dry_run(
-    books: &crate::sequencer::SharedBooks,
+    books: &crate::books::SharedBooks,
     checked: Vec<Result<Checked, Rejection>>,
 ) -> Vec<Result<DryRun, ApiError>> {
     let books = books.read();
@@ -433,7 +435,7 @@ fn dry_run(
                 statement,
                 signers: signers.clone(),
             };
-            state.check(&entry).map_err(ApiError::Rejected)?;
+            state.check(&entry)?;
             Ok(DryRun {
                 ok: true,
                 statement_id,

@@ -11,12 +11,11 @@ use minhbach_ledger::log::Log;
 use minhbach_ledger::rules::State;
 use minhbach_ledger::statement::Statement;
 use minhbach_ledger::store::LogStore as _;
-use minhbach_ledger::store::books;
 use minhbach_ledger::store::rocks::RocksStore;
+use minhbach_server::books::table::{self as books, Unwritten};
+use minhbach_server::books::{Books, RecentEntries};
 use minhbach_server::datadir::DataDir;
 use minhbach_server::demo::{self, DemoOptions};
-use minhbach_server::recent::RecentEntries;
-use minhbach_server::sequencer::Books;
 
 fn now() -> DateTime<Utc> {
     DateTime::from(std::time::SystemTime::now())
@@ -107,9 +106,7 @@ fn a_clean_stop_leaves_books_that_the_next_start_loads_without_replaying() {
     let opened = Books::open(&store).unwrap();
     // Nothing was replayed and nothing of the past is held in memory.
     assert_eq!(opened.unflushed(), 0);
-    assert!(opened.state.history().layers().pending().is_empty());
-    assert!(opened.state.history().layers().frozen().is_empty());
-    assert!(opened.trace.layers().pending().is_empty());
+    assert_eq!(opened.unwritten(), Unwritten::default());
     let loaded = Answers::of(&opened, &store);
     // Some donation has a trace with steps, some disbursement sources:
     // the comparison below covers the stored traces, not only empty ones.
@@ -208,14 +205,14 @@ fn the_books_go_on_while_a_flush_is_written_and_keep_what_a_failed_one_did_not_w
     assert_eq!(job.ticket().size(), third);
     assert!(books.begin_flush().is_none());
     books.flush(&copy).unwrap();
-    assert!(!books.state.history().layers().frozen().is_empty());
-    assert!(books.state.history().layers().pending().is_empty());
+    assert!(books.unwritten().frozen > 0);
+    assert_eq!(books.unwritten().pending, 0);
 
     // While it is written, the log goes on: the replay reads the pending,
     // the frozen and the stored records.
     let copy = copy_leaves(&original, copy, third, two_thirds);
     books.catch_up(&copy).unwrap();
-    assert!(!books.state.history().layers().pending().is_empty());
+    assert!(books.unwritten().pending > 0);
     let ticket = job.ticket();
     let writer = {
         let copy = Arc::clone(&copy);
@@ -226,8 +223,7 @@ fn the_books_go_on_while_a_flush_is_written_and_keep_what_a_failed_one_did_not_w
         "records and a snapshot"
     );
     books.end_flush(ticket, true);
-    assert!(books.state.history().layers().frozen().is_empty());
-    assert!(books.trace.layers().frozen().is_empty());
+    assert_eq!(books.unwritten().frozen, 0);
     assert_eq!(books.unflushed(), two_thirds - third);
 
     // A flush whose write fails: nothing of it is forgotten, and what came
@@ -239,7 +235,7 @@ fn the_books_go_on_while_a_flush_is_written_and_keep_what_a_failed_one_did_not_w
     books.catch_up(&copy).unwrap();
     Answers::of(&books, &copy).assert_eq(&expected);
     books.end_flush(ticket, false);
-    assert!(books.state.history().layers().frozen().is_empty());
+    assert_eq!(books.unwritten().frozen, 0);
     assert_eq!(books.unflushed(), size - third);
     Answers::of(&books, &copy).assert_eq(&expected);
 

@@ -424,7 +424,10 @@ async fn a_campaigns_recent_entries_are_its_own_newest_first_live_and_replayed()
 
     let (_, storm) = f.get(&format!("/api/v1/campaigns/{}", demo::STORM)).await;
     let recent = storm["recent_entries"].as_array().unwrap().clone();
-    assert_eq!(recent.len(), minhbach_server::recent::RECENT_PER_CAMPAIGN);
+    assert_eq!(
+        recent.len(),
+        minhbach_server::books::recent::RECENT_PER_CAMPAIGN
+    );
     assert_eq!(recent[0], json!({"index": before, "type": "donation"}));
     let indexes: Vec<u64> = recent
         .iter()
@@ -536,4 +539,126 @@ async fn concurrent_requests_get_their_own_verdicts_when_verified_together() {
     assert_eq!(indexes.len() as u64, good);
     assert_eq!(*indexes.iter().next().unwrap(), before);
     assert_eq!(*indexes.iter().last().unwrap(), before + good - 1);
+}
+
+/// The value of a counter in the metrics text.
+async fn counter(f: &Fixture, name: &str) -> u64 {
+    let response = f
+        .app
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let text = String::from_utf8(
+        to_bytes(response.into_body(), 1 << 24)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in the metrics"))
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_be_read_is_answered_unavailable_and_decides_nothing() {
+    use minhbach_ledger::leaf::Leaf;
+    use minhbach_ledger::rules::history::ref_key;
+    use minhbach_ledger::statement::Statement;
+    use minhbach_server::books::table::key;
+
+    let f = fixture();
+    let store = f.prepared.state.store().clone();
+    // A demo donation, whose records the clean stop of the seeding stored.
+    let (index, donation) = (0..f.size())
+        .find_map(|i| {
+            let leaf = store.read_leaves(i, i + 1).unwrap().pop()?;
+            match Statement::from_json(Leaf::parse(&leaf).unwrap().envelope.payload()).ok()? {
+                Statement::Donation(d) => Some((i, d)),
+                _ => None,
+            }
+        })
+        .unwrap();
+    let reference = donation.external_ref.as_str().to_owned();
+    let ref_at = key("ref", &ref_key(donation.channel, &reference));
+    let record_at = key("donation", &index.to_be_bytes());
+    let (ref_bytes, record_bytes) = (
+        store
+            .read_meta(&ref_at)
+            .unwrap()
+            .expect("a stored reference"),
+        store
+            .read_meta(&record_at)
+            .unwrap()
+            .expect("a stored record"),
+    );
+    let trace_uri = format!("/api/v1/donations/{index}/trace");
+    assert_eq!(f.get(&trace_uri).await.0, StatusCode::OK);
+    let errors_before = counter(&f, "minhbach_books_read_errors_total").await;
+
+    // Both records become unreadable (bytes that do not decode).
+    store
+        .put_meta(&[
+            (ref_at.clone(), b"\xff not cbor".to_vec()),
+            (record_at.clone(), b"\xff not cbor".to_vec()),
+        ])
+        .unwrap();
+    let size = f.size();
+    let intake = f.key("intake-1");
+    let again = sign(
+        donation_with_channel("test-unreadable-1", &reference, donation.channel.as_str()),
+        &[&intake],
+    );
+    // The reference cannot be checked: the statement is not decided.
+    let (status, answer) = f.post("/api/v1/entries", again.clone()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    assert_eq!(answer["code"], "unavailable");
+    assert_eq!(answer["status"], 503);
+    assert!(
+        !answer["detail"].as_str().unwrap().contains("cbor"),
+        "the store's error is logged, not sent: {answer}"
+    );
+    assert_eq!(f.size(), size, "nothing written");
+    // Nor can the lookups and the trace that read them.
+    let (status, answer) = f.get(&format!("/api/v1/lookup?ref={reference}")).await;
+    assert_eq!(
+        (status, &answer["code"]),
+        (StatusCode::SERVICE_UNAVAILABLE, &json!("unavailable"))
+    );
+    let (status, answer) = f.get(&trace_uri).await;
+    assert_eq!(
+        (status, &answer["code"]),
+        (StatusCode::SERVICE_UNAVAILABLE, &json!("unavailable"))
+    );
+    let page = f
+        .app
+        .clone()
+        .oneshot(
+            Request::get(format!("/entries/{index}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(counter(&f, "minhbach_books_read_errors_total").await >= errors_before + 4);
+
+    // The store answers again: the same statement is judged, and it was a
+    // duplicate all along (the unreadable reference was not taken as unused).
+    store
+        .put_meta(&[(ref_at, ref_bytes), (record_at, record_bytes)])
+        .unwrap();
+    let (status, answer) = f.post("/api/v1/entries", again).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert_eq!(answer["code"], "duplicate");
+    assert_eq!(answer["existing_index"], index);
+    assert_eq!(f.get(&trace_uri).await.0, StatusCode::OK);
+    assert_eq!(f.size(), size);
+}
+
+fn donation_with_channel(id: &str, external_ref: &str, channel: &str) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&donation(id, external_ref, 250_000)).unwrap();
+    v["channel"] = json!(channel);
+    serde_json::to_vec(&v).unwrap()
 }

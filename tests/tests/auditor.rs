@@ -646,7 +646,7 @@ fn trace_matches_the_servers_answer_and_flags_a_false_one() {
         .iter()
         .position(|e| e.statement.kind().as_str() == "donation")
         .unwrap() as u64;
-    let expected = w.trace.trace(&w.state, donation).unwrap();
+    let expected = w.trace.trace(&w.state, donation).unwrap().unwrap();
     assert!(
         expected.steps.iter().any(|s| s.at == d),
         "the gift funded {d}"

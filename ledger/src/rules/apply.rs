@@ -5,7 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::history::{HistoryMut, id_key};
 use super::state::{Config, KeyRecord};
-use super::{Effects, Rejection, State, VerifiedEntry};
+use super::{ApplyError, Effects, Rejection, State, VerifiedEntry};
 use crate::statement::{Genesis, Role, Statement};
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -17,27 +17,30 @@ impl<H: HistoryMut> State<H> {
     /// entry; on error nothing changes.
     ///
     /// # Errors
-    /// The [`Rejection`] of the first rule the entry breaks.
-    pub fn apply(&mut self, e: &VerifiedEntry) -> Result<Effects, Rejection> {
+    /// The [`Rejection`] of the first rule the entry breaks, or
+    /// [`ApplyError::Unavailable`] if the history cannot be read.
+    pub fn apply(&mut self, e: &VerifiedEntry) -> Result<Effects, ApplyError> {
         if e.index != self.next_index {
             return Err(Rejection::OutOfOrder {
                 expected: self.next_index,
                 got: e.index,
-            });
+            }
+            .into());
         }
         if let Some(prev) = self.last_logged_at {
             if e.logged_at < prev {
                 return Err(Rejection::TimeRegression {
                     previous: rfc3339(prev),
                     logged_at: rfc3339(e.logged_at),
-                });
+                }
+                .into());
             }
         }
         let s = &e.statement;
         let max_skew = match (&self.config, s) {
             (None, Statement::Genesis(g)) => g.defaults.max_skew_seconds,
-            (None, _) => return Err(Rejection::NotGenesis),
-            (Some(_), Statement::Genesis(_)) => return Err(Rejection::GenesisExists),
+            (None, _) => return Err(Rejection::NotGenesis.into()),
+            (Some(_), Statement::Genesis(_)) => return Err(Rejection::GenesisExists.into()),
             (Some(c), _) => c.max_skew_seconds,
         };
         let skew = (s.time().get() - e.logged_at).num_seconds().abs();
@@ -45,14 +48,16 @@ impl<H: HistoryMut> State<H> {
             return Err(Rejection::TimeSkew {
                 skew_seconds: skew,
                 max_seconds: max_skew,
-            });
+            }
+            .into());
         }
         let id = id_key(s.id().as_str());
-        if let Some((existing_index, _)) = self.history.id(&id) {
+        if let Some((existing_index, _)) = self.history.id(&id)? {
             return Err(Rejection::Duplicate {
                 what: super::DuplicateKind::Id { id: s.id().clone() },
                 existing_index,
-            });
+            }
+            .into());
         }
         let effects = match s {
             Statement::Genesis(g) => self.genesis(e, g)?,
@@ -67,28 +72,32 @@ impl<H: HistoryMut> State<H> {
         Ok(effects)
     }
 
-    fn dispatch(&mut self, e: &VerifiedEntry, s: &Statement) -> Result<Effects, Rejection> {
-        match s {
-            Statement::AccountBalance(b) => self.account_balance(e, b),
-            Statement::AccountClose(c) => self.account_close(e, c),
-            Statement::AccountRegister(r) => self.account_register(e, r),
-            Statement::Acknowledgment(a) => self.acknowledgment(e, a),
-            Statement::BeneficiaryEnroll(b) => self.beneficiary_enroll(e, b),
-            Statement::BeneficiaryUpdate(b) => self.beneficiary_update(e, b),
-            Statement::CampaignClose(c) => self.campaign_close(e, c),
-            Statement::CampaignOpen(c) => self.campaign_open(e, c),
-            Statement::CampaignUpdate(c) => self.campaign_update(e, c),
-            Statement::Disbursement(d) => self.disbursement(e, d),
-            Statement::Donation(d) => self.donation(e, d),
-            Statement::FeedbackOpen(f) => self.feedback_open(e, f),
-            Statement::FeedbackResolve(f) => self.feedback_resolve(e, f),
-            Statement::KeyGrant(k) => self.key_grant(e, k),
-            Statement::KeyRevoke(k) => self.key_revoke(e, k),
-            Statement::Reversal(r) => self.reversal(e, r),
-            Statement::Transfer(t) => self.transfer(e, t),
+    /// The statement's own rules. The four that look up the log's past
+    /// (a donation's reference, the disbursement acknowledged, the entry
+    /// reversed, the feedback resolved) can find it unreadable; the others decide from the live
+    /// state alone.
+    fn dispatch(&mut self, e: &VerifiedEntry, s: &Statement) -> Result<Effects, ApplyError> {
+        Ok(match s {
+            Statement::Acknowledgment(a) => return self.acknowledgment(e, a),
+            Statement::Donation(d) => return self.donation(e, d),
+            Statement::Reversal(r) => return self.reversal(e, r),
+            Statement::FeedbackResolve(f) => return self.feedback_resolve(e, f),
+            Statement::AccountBalance(b) => self.account_balance(e, b)?,
+            Statement::AccountClose(c) => self.account_close(e, c)?,
+            Statement::AccountRegister(r) => self.account_register(e, r)?,
+            Statement::BeneficiaryEnroll(b) => self.beneficiary_enroll(e, b)?,
+            Statement::BeneficiaryUpdate(b) => self.beneficiary_update(e, b)?,
+            Statement::CampaignClose(c) => self.campaign_close(e, c)?,
+            Statement::CampaignOpen(c) => self.campaign_open(e, c)?,
+            Statement::CampaignUpdate(c) => self.campaign_update(e, c)?,
+            Statement::Disbursement(d) => self.disbursement(e, d)?,
+            Statement::FeedbackOpen(f) => self.feedback_open(e, f)?,
+            Statement::KeyGrant(k) => self.key_grant(e, k)?,
+            Statement::KeyRevoke(k) => self.key_revoke(e, k)?,
+            Statement::Transfer(t) => self.transfer(e, t)?,
             // Handled in `apply` before dispatch.
-            Statement::Genesis(_) => Err(Rejection::GenesisExists),
-        }
+            Statement::Genesis(_) => return Err(Rejection::GenesisExists.into()),
+        })
     }
 
     /// SPEC 6.1: entry 0, signed by at least M of its own governance keys.

@@ -11,14 +11,13 @@
 //! * one record per donation, for reversals and traces;
 //! * one record per disbursement, for acknowledgments, reversals and traces.
 //!
-//! [`MemoryHistory`] keeps them in hash maps (tests, the auditor).
-//! [`StoredHistory`] reads them from a store's metadata, and the server keeps
-//! them there through an [`Overlay`]: the writes since the last flush sit in
-//! memory on top of the stored history (in [`Layers`], so that a flush can
-//! write them while more are recorded), and are written ([`history_pairs`])
-//! together with a snapshot of the live state at the same entry, so that the
-//! stored history and the snapshot always describe the same prefix of the
-//! log.
+//! [`MemoryHistory`] keeps them in hash maps (tests, the auditor); the
+//! server keeps them in its store, with the writes since its last flush in
+//! memory on top (`minhbach_server::books`, described in ARCHITECTURE.md).
+//!
+//! A lookup can fail: a history kept in a store can be unreadable. The rules
+//! then decide nothing and change nothing ([`ApplyError::Unavailable`](super::ApplyError)):
+//! an unreadable statement id is not an unused one.
 
 use std::collections::HashMap;
 
@@ -27,8 +26,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::state::{DisbursementRecord, DonationRecord};
 use crate::statement::{Channel, StatementKind};
-use crate::store::LogStore;
-use crate::store::books::{self, Layers};
+use crate::store::StoreError;
 
 /// A 16-byte digest of a statement id ([`id_key`]) or of a donation's
 /// (channel, reference) ([`ref_key`]): collision-resistant, deterministic.
@@ -59,16 +57,32 @@ pub fn ref_key(channel: Channel, external_ref: &str) -> HistoryKey {
     key16(2, &[channel.as_str().as_bytes(), external_ref.as_bytes()])
 }
 
+/// What a lookup of the log's past answers: the record, `None` if there is
+/// none, or the store's error if it could not be read.
+pub type Lookup<T> = Result<Option<T>, StoreError>;
+
 /// Reads of the log's past (see the module documentation).
 pub trait History {
     /// The entry that used this statement id, and its type.
-    fn id(&self, key: &HistoryKey) -> Option<(u64, StatementKind)>;
+    ///
+    /// # Errors
+    /// The store's, if the history cannot be read.
+    fn id(&self, key: &HistoryKey) -> Lookup<(u64, StatementKind)>;
     /// The donation entry with this (channel, reference).
-    fn reference(&self, key: &HistoryKey) -> Option<u64>;
+    ///
+    /// # Errors
+    /// As [`History::id`].
+    fn reference(&self, key: &HistoryKey) -> Lookup<u64>;
     /// The record of the donation at `index`.
-    fn donation(&self, index: u64) -> Option<DonationRecord>;
+    ///
+    /// # Errors
+    /// As [`History::id`].
+    fn donation(&self, index: u64) -> Lookup<DonationRecord>;
     /// The record of the disbursement at `index`.
-    fn disbursement(&self, index: u64) -> Option<DisbursementRecord>;
+    ///
+    /// # Errors
+    /// As [`History::id`].
+    fn disbursement(&self, index: u64) -> Lookup<DisbursementRecord>;
 }
 
 /// Writes of the rules to the log's past. A write replaces what was there.
@@ -119,6 +133,25 @@ impl MemoryHistory {
         }
     }
 
+    /// The entry that used a statement id, and its type (in memory, a
+    /// lookup cannot fail: the auditor reads its replay's history here).
+    #[must_use]
+    pub fn entry_of_id(&self, id: &str) -> Option<(u64, StatementKind)> {
+        self.ids.get(&id_key(id)).copied()
+    }
+
+    /// The donation entry with this (channel, external reference).
+    #[must_use]
+    pub fn entry_of_ref(&self, channel: Channel, external_ref: &str) -> Option<u64> {
+        self.refs.get(&ref_key(channel, external_ref)).copied()
+    }
+
+    /// A disbursement's record.
+    #[must_use]
+    pub fn disbursement_record(&self, index: u64) -> Option<&DisbursementRecord> {
+        self.disbursements.get(&index)
+    }
+
     /// Rough heap size in bytes.
     #[must_use]
     pub fn approx_bytes(&self) -> usize {
@@ -129,43 +162,24 @@ impl MemoryHistory {
             .sum();
         self.ids.len() * 40 + self.refs.len() * 32 + self.donations.len() * 120 + disbursements
     }
-
-    /// Every statement id recorded, in no particular order.
-    pub fn ids(&self) -> impl Iterator<Item = (&HistoryKey, u64, StatementKind)> {
-        self.ids.iter().map(|(k, &(i, kind))| (k, i, kind))
-    }
-
-    /// Every reference recorded, in no particular order.
-    pub fn references(&self) -> impl Iterator<Item = (&HistoryKey, u64)> {
-        self.refs.iter().map(|(k, &i)| (k, i))
-    }
-
-    /// Every donation recorded, in no particular order.
-    pub fn donations(&self) -> impl Iterator<Item = (u64, &DonationRecord)> {
-        self.donations.iter().map(|(&i, d)| (i, d))
-    }
-
-    /// Every disbursement recorded, in no particular order.
-    pub fn disbursements(&self) -> impl Iterator<Item = (u64, &DisbursementRecord)> {
-        self.disbursements.iter().map(|(&i, d)| (i, d))
-    }
 }
 
+/// In memory, a lookup never fails.
 impl History for MemoryHistory {
-    fn id(&self, key: &HistoryKey) -> Option<(u64, StatementKind)> {
-        self.ids.get(key).copied()
+    fn id(&self, key: &HistoryKey) -> Lookup<(u64, StatementKind)> {
+        Ok(self.ids.get(key).copied())
     }
 
-    fn reference(&self, key: &HistoryKey) -> Option<u64> {
-        self.refs.get(key).copied()
+    fn reference(&self, key: &HistoryKey) -> Lookup<u64> {
+        Ok(self.refs.get(key).copied())
     }
 
-    fn donation(&self, index: u64) -> Option<DonationRecord> {
-        self.donations.get(&index).cloned()
+    fn donation(&self, index: u64) -> Lookup<DonationRecord> {
+        Ok(self.donations.get(&index).cloned())
     }
 
-    fn disbursement(&self, index: u64) -> Option<DisbursementRecord> {
-        self.disbursements.get(&index).cloned()
+    fn disbursement(&self, index: u64) -> Lookup<DisbursementRecord> {
+        Ok(self.disbursements.get(&index).cloned())
     }
 }
 
@@ -198,182 +212,4 @@ pub struct HistorySizes {
     pub donations: usize,
     /// Disbursement records.
     pub disbursements: usize,
-}
-
-impl books::Layer for MemoryHistory {
-    fn absorb_older(&mut self, older: Self) {
-        books::keep_newer(&mut self.ids, older.ids);
-        books::keep_newer(&mut self.refs, older.refs);
-        books::keep_newer(&mut self.donations, older.donations);
-        books::keep_newer(&mut self.disbursements, older.disbursements);
-    }
-}
-
-/// A committed history `B` with the writes not yet committed on top, in
-/// [`Layers`]: reads see the pending writes first, then those being
-/// committed, then `B`. Cloning it clones the base handle and the writes
-/// not yet committed.
-#[derive(Clone, Debug, Default)]
-pub struct Overlay<B> {
-    base: B,
-    layers: Layers<MemoryHistory>,
-}
-
-impl<B: History> Overlay<B> {
-    /// Nothing pending over `base`.
-    pub fn new(base: B) -> Self {
-        Self {
-            base,
-            layers: Layers::default(),
-        }
-    }
-
-    /// The committed history.
-    pub fn base(&self) -> &B {
-        &self.base
-    }
-
-    /// The writes not yet committed: pending, and frozen for a commit
-    /// ([`Layers::freeze`]).
-    #[must_use]
-    pub fn layers(&self) -> &Layers<MemoryHistory> {
-        &self.layers
-    }
-
-    /// The writes not yet committed, to freeze, release or thaw them (see
-    /// [`Layers`]).
-    pub fn layers_mut(&mut self) -> &mut Layers<MemoryHistory> {
-        &mut self.layers
-    }
-}
-
-impl<B: History> History for Overlay<B> {
-    fn id(&self, key: &HistoryKey) -> Option<(u64, StatementKind)> {
-        self.layers
-            .find(|l| l.id(key))
-            .or_else(|| self.base.id(key))
-    }
-
-    fn reference(&self, key: &HistoryKey) -> Option<u64> {
-        self.layers
-            .find(|l| l.reference(key))
-            .or_else(|| self.base.reference(key))
-    }
-
-    fn donation(&self, index: u64) -> Option<DonationRecord> {
-        self.layers
-            .find(|l| l.donation(index))
-            .or_else(|| self.base.donation(index))
-    }
-
-    fn disbursement(&self, index: u64) -> Option<DisbursementRecord> {
-        self.layers
-            .find(|l| l.disbursement(index))
-            .or_else(|| self.base.disbursement(index))
-    }
-}
-
-impl<B: History> HistoryMut for Overlay<B> {
-    fn put_id(&mut self, key: HistoryKey, index: u64, kind: StatementKind) {
-        self.layers.pending_mut().put_id(key, index, kind);
-    }
-
-    fn put_reference(&mut self, key: HistoryKey, index: u64) {
-        self.layers.pending_mut().put_reference(key, index);
-    }
-
-    fn put_donation(&mut self, index: u64, record: DonationRecord) {
-        self.layers.pending_mut().put_donation(index, record);
-    }
-
-    fn put_disbursement(&mut self, index: u64, record: DisbursementRecord) {
-        self.layers.pending_mut().put_disbursement(index, record);
-    }
-}
-
-/// The history in a store's metadata, under
-/// [`BOOKS_PREFIX`](crate::store::books::BOOKS_PREFIX), as written by
-/// [`history_pairs`]: one key per statement id, reference, donation and
-/// disbursement. Reads go to the store (and its cache) each time; the
-/// server puts an [`Overlay`] on top for what is not yet written.
-///
-/// # Panics
-/// Reads panic if the store fails (see [`crate::store::books::read`]).
-#[derive(Clone, Debug)]
-pub struct StoredHistory<S> {
-    store: S,
-}
-
-impl<S> StoredHistory<S> {
-    /// The history kept in `store`.
-    pub fn new(store: S) -> Self {
-        Self { store }
-    }
-}
-
-fn id_meta_key(key: &HistoryKey) -> Vec<u8> {
-    books::key("id", key)
-}
-
-fn ref_meta_key(key: &HistoryKey) -> Vec<u8> {
-    books::key("ref", key)
-}
-
-fn donation_meta_key(index: u64) -> Vec<u8> {
-    books::key("donation", &index.to_be_bytes())
-}
-
-fn disbursement_meta_key(index: u64) -> Vec<u8> {
-    books::key("disbursement", &index.to_be_bytes())
-}
-
-impl<S: LogStore> History for StoredHistory<S> {
-    fn id(&self, key: &HistoryKey) -> Option<(u64, StatementKind)> {
-        books::read(&self.store, &id_meta_key(key))
-    }
-
-    fn reference(&self, key: &HistoryKey) -> Option<u64> {
-        books::read(&self.store, &ref_meta_key(key))
-    }
-
-    fn donation(&self, index: u64) -> Option<DonationRecord> {
-        books::read(&self.store, &donation_meta_key(index))
-    }
-
-    fn disbursement(&self, index: u64) -> Option<DisbursementRecord> {
-        books::read(&self.store, &disbursement_meta_key(index))
-    }
-}
-
-/// The metadata writes that store `history` for [`StoredHistory`] (each
-/// replacing what its key held), in no particular order.
-#[must_use]
-pub fn history_pairs(history: &MemoryHistory) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut out = Vec::with_capacity(
-        history.ids.len()
-            + history.refs.len()
-            + history.donations.len()
-            + history.disbursements.len(),
-    );
-    out.extend(
-        history
-            .ids()
-            .map(|(k, i, kind)| (id_meta_key(k), books::encode(&(i, kind)))),
-    );
-    out.extend(
-        history
-            .references()
-            .map(|(k, i)| (ref_meta_key(k), books::encode(&i))),
-    );
-    out.extend(
-        history
-            .donations()
-            .map(|(i, d)| (donation_meta_key(i), books::encode(d))),
-    );
-    out.extend(
-        history
-            .disbursements()
-            .map(|(i, d)| (disbursement_meta_key(i), books::encode(d))),
-    );
-    out
 }

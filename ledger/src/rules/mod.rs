@@ -2,15 +2,16 @@
 //! the auditor runs on replay, so both refuse exactly the same entries.
 //!
 //! ```text
-//! State::apply(&mut self, &VerifiedEntry) -> Result<Effects, Rejection>
+//! State::apply(&mut self, &VerifiedEntry) -> Result<Effects, ApplyError>
 //! ```
 //!
 //! * Signatures are checked before the rules, separately (the server verifies
 //!   batches in parallel): a [`VerifiedEntry`] carries the key ids whose
 //!   signatures verified. [`State::public_key`] is the lookup the envelope
 //!   verifier needs.
-//! * `apply` is pure on error: when it returns a [`Rejection`], the state is
-//!   exactly as before (a property test checks it). [`State::apply_batch`] is
+//! * `apply` is pure on error: when it returns a [`Rejection`] (or cannot
+//!   read the log's past, [`ApplyError::Unavailable`]), the state is exactly
+//!   as before (a property test checks it). [`State::apply_batch`] is
 //!   all-or-nothing for a batch.
 //! * Every rejection has a stable code ([`Rejection::code`]) and a message.
 //! * No clock, no I/O: time comes from the entry's `logged_at`.
@@ -30,8 +31,8 @@ mod verify;
 
 use chrono::{DateTime, Utc};
 
-pub use history::{History, HistoryMut, MemoryHistory, Overlay, StoredHistory, history_pairs};
-pub use rejection::{CODES, DuplicateKind, RejectedEntry, Rejection};
+pub use history::{History, HistoryMut, Lookup, MemoryHistory};
+pub use rejection::{ApplyError, CODES, DuplicateKind, RejectedEntry, Rejection};
 pub use state::{
     Account, Beneficiary, Campaign, Config, Coverage, DisbursementRecord, DonationRecord,
     FeedbackRecord, FeedbackStats, Fund, KeyRecord, Reconciliation, Slice, State, StateSizes,
@@ -108,12 +109,12 @@ pub enum FlowKind {
 
 /// A batch entry was refused: nothing of the batch was applied.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("entry {position} of the batch: {rejection}")]
+#[error("entry {position} of the batch: {error}")]
 pub struct BatchRejection {
     /// Its position in the batch (0-based).
     pub position: usize,
     /// Why.
-    pub rejection: Rejection,
+    pub error: ApplyError,
 }
 
 impl<H: HistoryMut + Clone> State<H> {
@@ -129,10 +130,10 @@ impl<H: HistoryMut + Clone> State<H> {
         let mut next = self.clone();
         let mut out = Vec::with_capacity(entries.len());
         for (position, e) in entries.iter().enumerate() {
-            out.push(next.apply(e).map_err(|rejection| BatchRejection {
-                position,
-                rejection,
-            })?);
+            out.push(
+                next.apply(e)
+                    .map_err(|error| BatchRejection { position, error })?,
+            );
         }
         *self = next;
         Ok(out)
@@ -141,8 +142,8 @@ impl<H: HistoryMut + Clone> State<H> {
     /// Whether `entry` would be accepted next, without changing the state.
     ///
     /// # Errors
-    /// The [`Rejection`] `apply` would return.
-    pub fn check(&self, entry: &VerifiedEntry) -> Result<(), Rejection> {
+    /// The error `apply` would return.
+    pub fn check(&self, entry: &VerifiedEntry) -> Result<(), ApplyError> {
         self.clone().apply(entry).map(|_| ())
     }
 }

@@ -12,7 +12,8 @@ use super::auth::Need;
 use super::history::{HistoryMut, ref_key};
 use super::state::{DisbursementRecord, DonationRecord, Fund, Slice};
 use super::{
-    DuplicateKind, Effects, Flow, FlowKind, Reconciliation, Rejection, State, VerifiedEntry,
+    ApplyError, DuplicateKind, Effects, Flow, FlowKind, Reconciliation, Rejection, State,
+    VerifiedEntry,
 };
 use crate::statement::{
     AccountBalance, Acknowledgment, Asset, Disbursement, Donation, MAX_AMOUNT, Recipient, Reversal,
@@ -137,16 +138,17 @@ impl<H: HistoryMut> State<H> {
         &mut self,
         e: &VerifiedEntry,
         d: &Donation,
-    ) -> Result<Effects, Rejection> {
+    ) -> Result<Effects, ApplyError> {
         let rk = ref_key(d.channel, d.external_ref.as_str());
-        if let Some(existing_index) = self.history.reference(&rk) {
+        if let Some(existing_index) = self.history.reference(&rk)? {
             return Err(Rejection::Duplicate {
                 what: DuplicateKind::ExternalRef {
                     channel: d.channel.as_str(),
                     external_ref: d.external_ref.as_str().to_owned(),
                 },
                 existing_index,
-            });
+            }
+            .into());
         }
         self.open_campaign(&d.campaign)?;
         self.require_one(
@@ -398,17 +400,17 @@ impl<H: HistoryMut> State<H> {
         &mut self,
         e: &VerifiedEntry,
         a: &Acknowledgment,
-    ) -> Result<Effects, Rejection> {
+    ) -> Result<Effects, ApplyError> {
         let index = a.disbursement.index;
         let mut d = self
             .history
-            .disbursement(index)
+            .disbursement(index)?
             .ok_or(Rejection::UnknownDisbursement { index })?;
         if d.leaf_hash != a.disbursement.leaf_hash {
-            return Err(Rejection::LeafHashMismatch { index });
+            return Err(Rejection::LeafHashMismatch { index }.into());
         }
         if d.reversed_by.is_some() {
-            return Err(Rejection::AlreadyReversed { index });
+            return Err(Rejection::AlreadyReversed { index }.into());
         }
         self.require_one(
             StatementKind::Acknowledgment,
@@ -424,7 +426,8 @@ impl<H: HistoryMut> State<H> {
                 disbursement: index,
                 remaining,
                 amount,
-            });
+            }
+            .into());
         }
         let fund_ack = add(self.fund(&d.campaign, &d.asset)?.acknowledged, amount)?;
         // Checks done: mutate.
@@ -444,21 +447,22 @@ impl<H: HistoryMut> State<H> {
         &mut self,
         e: &VerifiedEntry,
         r: &Reversal,
-    ) -> Result<Effects, Rejection> {
+    ) -> Result<Effects, ApplyError> {
         let index = r.target.index;
-        if let Some(d) = self.history.donation(index) {
-            self.reverse_donation(e, r, d)
-        } else if let Some(d) = self.history.disbursement(index) {
-            self.reverse_disbursement(e, r, d)
+        Ok(if let Some(d) = self.history.donation(index)? {
+            self.reverse_donation(e, r, d)?
+        } else if let Some(d) = self.history.disbursement(index)? {
+            self.reverse_disbursement(e, r, d)?
         } else if index < self.next_index {
-            Err(Rejection::NotReversible {
+            return Err(Rejection::NotReversible {
                 index,
                 kind: "entry",
                 why: "only donations and disbursements can be reversed",
-            })
+            }
+            .into());
         } else {
-            Err(Rejection::UnknownEntry { index })
-        }
+            return Err(Rejection::UnknownEntry { index }.into());
+        })
     }
 
     fn reverse_donation(

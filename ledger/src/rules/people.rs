@@ -6,7 +6,7 @@ use chrono::Duration;
 use super::HistoryMut;
 use super::auth::Need;
 use super::state::{Beneficiary, FeedbackRecord};
-use super::{DuplicateKind, Effects, Rejection, State, VerifiedEntry};
+use super::{ApplyError, DuplicateKind, Effects, Rejection, State, VerifiedEntry};
 use crate::statement::{
     BeneficiaryEnroll, BeneficiaryUpdate, Commitment, FeedbackOpen, FeedbackResolve, Role,
     StatementKind,
@@ -147,13 +147,13 @@ impl<H: HistoryMut> State<H> {
         &mut self,
         e: &VerifiedEntry,
         f: &FeedbackResolve,
-    ) -> Result<Effects, Rejection> {
+    ) -> Result<Effects, ApplyError> {
         let unknown = || Rejection::UnknownFeedback {
             feedback: f.feedback.clone(),
         };
-        let (index, kind) = self.entry_of_id(f.feedback.as_str()).ok_or_else(unknown)?;
+        let (index, kind) = self.entry_of_id(f.feedback.as_str())?.ok_or_else(unknown)?;
         if kind != StatementKind::FeedbackOpen {
-            return Err(unknown());
+            return Err(unknown().into());
         }
         let rec = self
             .open_feedback

@@ -3,6 +3,7 @@
 //! message (`Display`).
 
 use crate::statement::{Asset, KeyId, Role, Slug, StatementError, StatementId};
+use crate::store::StoreError;
 
 /// What a duplicate collides with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +56,41 @@ pub struct RejectedEntry {
     pub index: u64,
     /// The rule and why.
     pub rejection: Rejection,
+}
+
+/// Why the rules did not apply an entry: it breaks a rule, or the log's past
+/// could not be read to decide. Either way nothing changed in the state.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplyError {
+    /// The entry breaks a rule.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// The history ([`History`](super::History)) could not be read: the
+    /// rules decided nothing, and the same entry may be accepted once the
+    /// store answers again. Never for a history in memory.
+    #[error("the log's past could not be read ({0})")]
+    Unavailable(#[from] StoreError),
+}
+
+impl ApplyError {
+    /// The rule broken, if that is why.
+    #[must_use]
+    pub fn rejection(&self) -> Option<&Rejection> {
+        match self {
+            Self::Rejected(r) => Some(r),
+            Self::Unavailable(_) => None,
+        }
+    }
+
+    /// The rule's stable code ([`Rejection::code`]), or `unavailable`.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Rejected(r) => r.code(),
+            Self::Unavailable(_) => "unavailable",
+        }
+    }
 }
 
 /// An entry the rules refuse. Nothing changes in the state when `apply` returns one.

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::history::{History, MemoryHistory, id_key, ref_key};
+use super::history::{History, Lookup, MemoryHistory, id_key, ref_key};
 use crate::region::RegionCode;
 use crate::statement::{
     AccountKind, ApprovalPolicy, Asset, BeneficiaryCategory, Cause, Channel, Commitment, Digest,
@@ -407,9 +407,9 @@ impl<H> State<H> {
         &self.history
     }
 
-    /// The history, to commit or take its pending writes (see
-    /// [`Overlay`](super::Overlay)). Changing its records otherwise breaks
-    /// the rules' invariants.
+    /// The history, to freeze, release or thaw its writes not yet stored
+    /// (the server's books). Changing its records otherwise breaks the
+    /// rules' invariants.
     pub fn history_mut(&mut self) -> &mut H {
         &mut self.history
     }
@@ -521,28 +521,38 @@ impl<H> State<H> {
     }
 }
 
+/// The lookups of the log's past ([`History`]): each fails only if the
+/// history cannot be read.
 impl<H: History> State<H> {
     /// A donation's record.
-    #[must_use]
-    pub fn donation_record(&self, index: u64) -> Option<DonationRecord> {
+    ///
+    /// # Errors
+    /// The store's, if the history cannot be read.
+    pub fn donation_record(&self, index: u64) -> Lookup<DonationRecord> {
         self.history.donation(index)
     }
 
     /// A disbursement's record.
-    #[must_use]
-    pub fn disbursement_record(&self, index: u64) -> Option<DisbursementRecord> {
+    ///
+    /// # Errors
+    /// As [`State::donation_record`].
+    pub fn disbursement_record(&self, index: u64) -> Lookup<DisbursementRecord> {
         self.history.disbursement(index)
     }
 
     /// The entry that used a statement id, and its type.
-    #[must_use]
-    pub fn entry_of_id(&self, id: &str) -> Option<(u64, StatementKind)> {
+    ///
+    /// # Errors
+    /// As [`State::donation_record`].
+    pub fn entry_of_id(&self, id: &str) -> Lookup<(u64, StatementKind)> {
         self.history.id(&id_key(id))
     }
 
     /// The donation entry with this (channel, external reference).
-    #[must_use]
-    pub fn entry_of_ref(&self, channel: Channel, external_ref: &str) -> Option<u64> {
+    ///
+    /// # Errors
+    /// As [`State::donation_record`].
+    pub fn entry_of_ref(&self, channel: Channel, external_ref: &str) -> Lookup<u64> {
         self.history.reference(&ref_key(channel, external_ref))
     }
 }

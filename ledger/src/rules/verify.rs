@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use ed25519_dalek::VerifyingKey;
 
-use super::{Effects, Rejection, State, VerifiedEntry};
+use super::{ApplyError, Effects, Rejection, State, VerifiedEntry};
 use crate::envelope::{Envelope, EnvelopeError, KeyId, STATEMENT_PAYLOAD_TYPE};
 use crate::leaf::{Leaf, LeafError};
 use crate::merkle::leaf_hash;
@@ -97,8 +97,8 @@ impl<H: super::HistoryMut> State<H> {
     /// Verifies and applies leaf bytes as the next entry (the auditor's replay).
     ///
     /// # Errors
-    /// Any rejection of [`State::verify_leaf`] or [`State::apply`].
-    pub fn apply_leaf(&mut self, bytes: &[u8]) -> Result<(VerifiedEntry, Effects), Rejection> {
+    /// Any rejection of [`State::verify_leaf`], or error of [`State::apply`].
+    pub fn apply_leaf(&mut self, bytes: &[u8]) -> Result<(VerifiedEntry, Effects), ApplyError> {
         let entry = self.verify_leaf(self.next_index, bytes)?;
         let effects = self.apply(&entry)?;
         Ok((entry, effects))
@@ -108,14 +108,14 @@ impl<H: super::HistoryMut> State<H> {
     /// applies it (the server's path once it has built the leaf).
     ///
     /// # Errors
-    /// Any rejection of [`State::apply`].
+    /// As [`State::apply`].
     pub fn apply_verified(
         &mut self,
         leaf_hash: Digest,
         logged_at: DateTime<Utc>,
         statement: Statement,
         signers: Vec<KeyId>,
-    ) -> Result<Effects, Rejection> {
+    ) -> Result<Effects, ApplyError> {
         let entry = VerifiedEntry {
             index: self.next_index,
             leaf_hash,

@@ -18,7 +18,6 @@ use thiserror::Error;
 
 use crate::merkle::{Hash, HashReader, NodeId};
 
-pub mod books;
 #[cfg(any(test, feature = "test-util"))]
 pub mod conformance;
 pub mod memory;

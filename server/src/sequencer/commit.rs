@@ -11,13 +11,14 @@ use minhbach_ledger::checkpoint::{Checkpoint, LogSigner, sign_checkpoint};
 use minhbach_ledger::leaf::Leaf;
 use minhbach_ledger::log::{Log, LogError};
 use minhbach_ledger::merkle::{Hash, leaf_hash};
-use minhbach_ledger::rules::Rejection;
-use minhbach_ledger::store::LogStore as _;
+use minhbach_ledger::rules::{ApplyError, Rejection};
 use minhbach_ledger::store::rocks::RocksStore;
+use minhbach_ledger::store::{LogStore as _, StoreError};
 
-use super::{Books, BooksError, BooksState, Checked, Flushing, SharedBooks};
+use super::{Books, BooksError, Checked, Flushing, SharedBooks};
+use crate::books::BooksStore;
+use crate::books::recent::campaigns_of;
 use crate::metrics::Metrics;
-use crate::recent::campaigns_of;
 
 /// An accepted (or already logged) statement.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -40,8 +41,10 @@ fn hash_b64<S: serde::Serializer>(h: &Hash, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&h.to_base64())
 }
 
-/// The answer for one submitted statement.
-pub type Outcome = Result<Accepted, Rejection>;
+/// The answer for one submitted statement: accepted, refused by a rule, or
+/// undecided because the books could not be read
+/// ([`ApplyError::Unavailable`]).
+pub type Outcome = Result<Accepted, ApplyError>;
 
 /// Why a whole job failed (nothing of it was written).
 #[derive(Clone, Debug, thiserror::Error)]
@@ -53,7 +56,8 @@ pub enum SequencerError {
     /// The sequencer has stopped (shutdown, or a failed store).
     #[error("the sequencer is not running")]
     Stopped,
-    /// The durable write failed; nothing of the batch was written.
+    /// The durable write failed, or the books could not record an accepted
+    /// statement; nothing of the batch was written.
     #[error("the write to the store failed")]
     Store,
 }
@@ -147,8 +151,9 @@ impl Core {
     /// Returns one outcome per item, in order.
     ///
     /// # Errors
-    /// [`SequencerError::Store`] if the commit fails: then nothing of the
-    /// batch is written and the books are rebuilt from the store.
+    /// [`SequencerError::Store`] if the commit fails, or the books cannot
+    /// record a statement the rules accepted: then nothing of the batch is
+    /// written and the books are rebuilt from the store.
     pub fn process(
         &mut self,
         items: Vec<Result<Checked, Rejection>>,
@@ -158,19 +163,35 @@ impl Core {
         let logged_at = logged_at(now, books.state.last_logged_at());
         let first_index = self.log.size();
         let mut leaves: Vec<Vec<u8>> = Vec::new();
-        let mut all_effects = Vec::new();
+        let mut recents = Vec::new();
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
-            let outcome = item.and_then(|checked| {
-                self.admit(
-                    &mut books.state,
-                    checked,
-                    logged_at,
-                    &mut leaves,
-                    &mut all_effects,
-                )
-            });
-            outcomes.push(outcome);
+            let outcome = match item {
+                Ok(checked) => {
+                    self.admit(&mut books, checked, logged_at, &mut leaves, &mut recents)
+                }
+                Err(rejection) => Ok(Err(rejection.into())),
+            };
+            match outcome {
+                Ok(outcome) => {
+                    if let Err(ApplyError::Unavailable(e)) = &outcome {
+                        tracing::error!(target: "minhbach_server::sequencer", error = %e, "the books cannot be read; the statement is not decided");
+                    }
+                    outcomes.push(outcome);
+                }
+                Err(e) => {
+                    // The rules accepted the statement but its trace could
+                    // not be recorded: the books no longer follow the log.
+                    tracing::error!(target: "minhbach_server::sequencer", error = %e, "the books cannot record an accepted statement; the batch is dropped and the books rebuilt from the store");
+                    rebuild(
+                        &mut self.flushing,
+                        &self.metrics,
+                        self.log.store(),
+                        &mut books,
+                    );
+                    return Err(SequencerError::Store);
+                }
+            }
         }
         if leaves.is_empty() {
             return Ok(outcomes);
@@ -187,9 +208,8 @@ impl Core {
         match appended {
             Ok(appended) => {
                 debug_assert_eq!(appended.first_index, first_index);
-                for (effects, kind, campaigns) in all_effects {
-                    books.trace.record(&effects);
-                    books.recent.push(effects.index, kind, campaigns);
+                for (index, kind, campaigns) in recents {
+                    books.recent.push(index, kind, campaigns);
                 }
                 books.dirty_since.get_or_insert_with(Instant::now);
                 self.metrics
@@ -198,16 +218,12 @@ impl Core {
             }
             Err(e) => {
                 tracing::error!(target: "minhbach_server::sequencer", error = %e, "commit failed; rebuilding the books from the store");
-                // The rebuild reads what the flush in flight writes.
-                if let Some(flushing) = self.flushing.take() {
-                    flushing.end(&self.metrics, &mut books);
-                }
-                match Books::open(self.log.store()) {
-                    Ok(rebuilt) => *books = rebuilt,
-                    Err(e) => {
-                        tracing::error!(target: "minhbach_server::sequencer", error = %e, "cannot rebuild the books");
-                    }
-                }
+                rebuild(
+                    &mut self.flushing,
+                    &self.metrics,
+                    self.log.store(),
+                    &mut books,
+                );
                 Err(SequencerError::Store)
             }
         }
@@ -261,19 +277,22 @@ impl Core {
         }
     }
 
-    /// One statement: wrap it as the next leaf and apply the rules.
+    /// One statement: wrap it as the next leaf, apply the rules, and
+    /// record its flows in the trace (dropped with the books if the commit
+    /// fails). The outer error: the trace could not record an accepted
+    /// statement, so the batch must be dropped.
     fn admit(
         &self,
-        state: &mut BooksState,
+        books: &mut Books,
         checked: Checked,
         logged_at: DateTime<Utc>,
         leaves: &mut Vec<Vec<u8>>,
-        all_effects: &mut Vec<(
-            minhbach_ledger::rules::Effects,
+        recents: &mut Vec<(
+            u64,
             minhbach_ledger::statement::StatementKind,
             Vec<minhbach_ledger::statement::Slug>,
         )>,
-    ) -> Outcome {
+    ) -> Result<Outcome, StoreError> {
         let Checked {
             envelope,
             statement,
@@ -283,34 +302,46 @@ impl Core {
             Ok(s) => s,
             // The key may have been granted since the handler looked (or
             // this is the genesis): verify again, in order.
-            Err(Rejection::UnknownKey { .. }) => state.verify_envelope(&envelope)?.1,
-            Err(e) => return Err(e),
+            Err(Rejection::UnknownKey { .. }) => match books.state.verify_envelope(&envelope) {
+                Ok((_, signers)) => signers,
+                Err(e) => return Ok(Err(e.into())),
+            },
+            Err(e) => return Ok(Err(e.into())),
         };
         let payload = envelope.payload().to_vec();
         let statement_id = statement.id().as_str().to_owned();
         let statement_kind = statement.kind();
         let kind = statement_kind.as_str();
-        let campaigns = campaigns_of(state, &statement);
-        let bytes = Leaf::new(logged_at, envelope).encode()?;
+        let campaigns = match campaigns_of(&books.state, &statement) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        let bytes = match Leaf::new(logged_at, envelope).encode() {
+            Ok(b) => b,
+            Err(e) => return Ok(Err(Rejection::from(e).into())),
+        };
         let hash = leaf_hash(&bytes);
-        match state.apply_verified(hash.into(), logged_at, statement, signers) {
+        match books
+            .state
+            .apply_verified(hash.into(), logged_at, statement, signers)
+        {
             Ok(effects) => {
-                let index = effects.index;
-                all_effects.push((effects, statement_kind, campaigns));
+                books.trace.record(&effects)?;
+                recents.push((effects.index, statement_kind, campaigns));
                 leaves.push(bytes);
-                Ok(Accepted {
-                    index,
+                Ok(Ok(Accepted {
+                    index: effects.index,
                     leaf_hash: hash,
                     statement_id,
                     kind,
                     existing: false,
-                })
+                }))
             }
-            Err(rejection) => {
-                let Some(existing) = rejection.existing_index() else {
-                    return Err(rejection);
+            Err(error) => {
+                let Some(existing) = error.rejection().and_then(Rejection::existing_index) else {
+                    return Ok(Err(error));
                 };
-                match self.logged_payload(existing, leaves) {
+                Ok(match self.logged_payload(existing, leaves) {
                     Some((logged, logged_hash)) if logged == payload => Ok(Accepted {
                         index: existing,
                         leaf_hash: logged_hash,
@@ -318,8 +349,8 @@ impl Core {
                         kind,
                         existing: true,
                     }),
-                    _ => Err(rejection),
-                }
+                    _ => Err(error),
+                })
             }
         }
     }
@@ -335,6 +366,26 @@ impl Core {
         };
         let leaf = Leaf::parse(&bytes).ok()?;
         Some((leaf.envelope.payload().to_vec(), leaf_hash(&bytes)))
+    }
+}
+
+/// Drops what the books recorded of a batch that was not written: reopens
+/// them from the store, which still holds exactly the acknowledged entries.
+fn rebuild(
+    flushing: &mut Option<Flushing>,
+    metrics: &Metrics,
+    store: &BooksStore,
+    books: &mut Books,
+) {
+    // The rebuild reads what the flush in flight writes.
+    if let Some(flushing) = flushing.take() {
+        flushing.end(metrics, books);
+    }
+    match Books::open(store) {
+        Ok(rebuilt) => *books = rebuilt,
+        Err(e) => {
+            tracing::error!(target: "minhbach_server::sequencer", error = %e, "cannot rebuild the books");
+        }
     }
 }
 

@@ -30,17 +30,15 @@
 //!   precision (SPEC 4.3, 6.7).
 //!
 //! The module follows the write path: [`check`](check_envelopes) (signature
-//! checking), [`Sequencer`] (the group-commit thread), [`Core`] (the rules
-//! and the commit: sequencing and integration) and [`Books`] (what the rules
-//! know, flushed to the store and reopened from it).
+//! checking), [`Sequencer`] (the group-commit thread) and [`Core`] (the rules
+//! and the commit: sequencing and integration). What the rules know lives in
+//! [`crate::books`], flushed to the store and reopened from it.
 
-mod books;
 mod check;
 mod commit;
 mod group;
 
-use books::Flushing;
-pub use books::{Books, BooksError, BooksState, BooksStore, FlushJob, FlushTicket, SharedBooks};
+use crate::books::{Books, BooksError, Flushing, SharedBooks};
 pub use check::{Checked, check_envelopes};
 pub use commit::{Accepted, Core, CoreError, Outcome, SequencerError};
 pub use group::{BatchConfig, Sequencer};

@@ -200,7 +200,7 @@ fn entry_body(
 
     // A donation: where it went, and its receipt.
     if kind == StatementKind::Donation {
-        trace_section(h, &books, index, lang);
+        trace_section(h, &books, index, lang)?;
         drop(books);
         receipt_section(h, state, ctx, index, &hash.to_hex())?;
     } else {
@@ -296,7 +296,7 @@ fn verify_section(h: &mut Html, index: u64, bytes: &[u8], hash: &merkle::Hash, l
 /// The signed statement, field by field, then verbatim.
 fn statement_section(
     h: &mut Html,
-    s: &crate::sequencer::BooksState,
+    s: &crate::books::BooksState,
     fields: &Value,
     payload_text: &str,
     lang: Lang,
@@ -323,7 +323,7 @@ fn statement_section(
 }
 
 /// The signers, as the key registry names them.
-fn signers_section(h: &mut Html, s: &crate::sequencer::BooksState, leaf: &Leaf, lang: Lang) {
+fn signers_section(h: &mut Html, s: &crate::books::BooksState, leaf: &Leaf, lang: Lang) {
     h.raw("<h2>")
         .text(lang.pick("Người ký", "Signers"))
         .raw("</h2><div class=\"scroll\"><table class=\"signers\"")
@@ -379,7 +379,7 @@ fn signers_section(h: &mut Html, s: &crate::sequencer::BooksState, leaf: &Leaf, 
 /// campaigns and entries linked; anything else as compact JSON.
 fn field_value(
     h: &mut Html,
-    s: &crate::sequencer::BooksState,
+    s: &crate::books::BooksState,
     key: &str,
     v: &Value,
     asset: &str,
@@ -434,11 +434,16 @@ fn field_value(
     }
 }
 
-fn trace_section(h: &mut Html, books: &crate::sequencer::Books, index: u64, lang: Lang) {
+fn trace_section(
+    h: &mut Html,
+    books: &crate::books::Books,
+    index: u64,
+    lang: Lang,
+) -> Result<(), WebError> {
     // The same computation as `GET /api/v1/donations/{index}/trace`.
     let s = &books.state;
-    let Some(t) = books.trace.trace(s, index) else {
-        return;
+    let Some(t) = books.trace.trace(s, index)? else {
+        return Ok(());
     };
     let asset = t.asset.as_str();
     h.raw("<h2 id=\"trace\">")
@@ -501,7 +506,7 @@ fn trace_section(h: &mut Html, books: &crate::sequencer::Books, index: u64, lang
                 _ => lang.pick("Khác", "Other").to_owned(),
             };
             let place = s
-                .disbursement_record(step.at)
+                .disbursement_record(step.at)?
                 .map(|d| region_name(&d.region))
                 .unwrap_or_default();
             let ack = match &step.ack {
@@ -540,6 +545,7 @@ fn trace_section(h: &mut Html, books: &crate::sequencer::Books, index: u64, lang
             amount(t.amount, asset)
         ))
         .raw("</p>");
+    Ok(())
 }
 
 fn receipt_section(

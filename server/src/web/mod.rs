@@ -261,6 +261,8 @@ pub(crate) enum WebError {
     Internal(String),
     /// Nothing here (HTTP 404); the message says what was looked for.
     NotFound(String),
+    /// The books cannot be read (HTTP 503); logged, never shown.
+    Unavailable(String),
 }
 
 impl From<ApiError> for WebError {
@@ -268,8 +270,16 @@ impl From<ApiError> for WebError {
         match e {
             ApiError::NotFound(m) => Self::NotFound(m),
             ApiError::Malformed(m) | ApiError::OutOfRange(m) => Self::BadRequest(m),
+            ApiError::Unavailable(m) => Self::Unavailable(m),
             other => Self::Internal(format!("{other:?}")),
         }
+    }
+}
+
+/// A lookup of the books failed.
+impl From<minhbach_ledger::store::StoreError> for WebError {
+    fn from(e: minhbach_ledger::store::StoreError) -> Self {
+        Self::Unavailable(e.to_string())
     }
 }
 
@@ -365,6 +375,18 @@ fn error_page(lang: Lang, e: WebError) -> Page {
                 lang.pick(
                     "Máy chủ không trả lời được yêu cầu này.",
                     "The server could not answer this request.",
+                )
+                .to_owned(),
+            )
+        }
+        WebError::Unavailable(m) => {
+            tracing::error!(target: "minhbach_server::web", error = %m, "the books cannot be read");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang.pick("Tạm thời không xem được", "Temporarily unavailable"),
+                lang.pick(
+                    "Máy chủ tạm thời không đọc được sổ sách. Xin thử lại sau ít phút.",
+                    "The server cannot read its books right now. Please try again in a few minutes.",
                 )
                 .to_owned(),
             )

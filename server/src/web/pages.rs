@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::sequencer::BooksState as RulesState;
+use crate::books::BooksState as RulesState;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use minhbach_ledger::region::RegionCode;

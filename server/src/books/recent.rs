@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use minhbach_ledger::rules::{History, State};
 use minhbach_ledger::statement::{Slug, Statement, StatementKind};
+use minhbach_ledger::store::StoreError;
 
 /// How many entries are kept per campaign.
 pub const RECENT_PER_CAMPAIGN: usize = 20;
@@ -23,8 +24,17 @@ impl RecentEntries {
     /// Records entry `index` holding `statement`, for the campaigns it
     /// belongs to in `state` (the state before or after the entry: the
     /// campaigns looked up are those of earlier entries).
-    pub fn record<H: History>(&mut self, state: &State<H>, index: u64, statement: &Statement) {
-        self.push(index, statement.kind(), campaigns_of(state, statement));
+    ///
+    /// # Errors
+    /// As [`campaigns_of`]; then nothing is recorded.
+    pub fn record<H: History>(
+        &mut self,
+        state: &State<H>,
+        index: u64,
+        statement: &Statement,
+    ) -> Result<(), StoreError> {
+        self.push(index, statement.kind(), campaigns_of(state, statement)?);
+        Ok(())
     }
 
     /// Records entry `index` of type `kind` for `campaigns` (from
@@ -46,29 +56,38 @@ impl RecentEntries {
 }
 
 /// The campaigns `statement` belongs to.
-#[must_use]
-pub fn campaigns_of<H: History>(state: &State<H>, statement: &Statement) -> Vec<Slug> {
-    let of_entry = |index: u64| {
-        state
-            .donation_record(index)
-            .map(|d| d.campaign.clone())
-            .or_else(|| state.disbursement_record(index).map(|d| d.campaign.clone()))
+///
+/// # Errors
+/// The store's, if the record of the entry it refers to cannot be read.
+pub fn campaigns_of<H: History>(
+    state: &State<H>,
+    statement: &Statement,
+) -> Result<Vec<Slug>, StoreError> {
+    let of_entry = |index: u64| -> Result<Vec<Slug>, StoreError> {
+        Ok(match state.donation_record(index)? {
+            Some(d) => vec![d.campaign],
+            None => state
+                .disbursement_record(index)?
+                .map(|d| d.campaign)
+                .into_iter()
+                .collect(),
+        })
     };
-    match statement {
+    Ok(match statement {
         Statement::AccountBalance(s) => account_campaign(state, &s.account),
         Statement::AccountClose(s) => account_campaign(state, &s.account),
         Statement::AccountRegister(s) => vec![s.campaign.clone()],
-        Statement::Acknowledgment(s) => of_entry(s.disbursement.index).into_iter().collect(),
+        Statement::Acknowledgment(s) => of_entry(s.disbursement.index)?,
         Statement::CampaignClose(s) => vec![s.campaign.clone()],
         Statement::CampaignOpen(s) => vec![s.campaign.clone()],
         Statement::CampaignUpdate(s) => vec![s.campaign.clone()],
         Statement::Disbursement(s) => vec![s.campaign.clone()],
         Statement::Donation(s) => vec![s.campaign.clone()],
         Statement::FeedbackOpen(s) => s.campaign.iter().cloned().collect(),
-        Statement::Reversal(s) => of_entry(s.target.index).into_iter().collect(),
+        Statement::Reversal(s) => of_entry(s.target.index)?,
         Statement::Transfer(s) => vec![s.from_campaign.clone(), s.to_campaign.clone()],
         _ => Vec::new(),
-    }
+    })
 }
 
 fn account_campaign<H: History>(state: &State<H>, account: &Slug) -> Vec<Slug> {

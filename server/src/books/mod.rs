@@ -1,21 +1,30 @@
 //! The books: what the rules know after the committed prefix of the log,
 //! kept live in memory over the store, flushed to it with a snapshot, and
 //! opened again from that snapshot plus a replay of the entries after it.
+//! This module is their one home: the keys and encodings ([`table`]), the
+//! layered table both the rules' history ([`history`]) and the gift trace
+//! ([`trace`]) are kept in, the latest entries per campaign ([`recent`]),
+//! and the snapshot and flush ([`Books`]). ARCHITECTURE.md ("The books")
+//! describes the mechanism.
+
+pub mod history;
+pub mod recent;
+pub mod table;
+pub mod trace;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use minhbach_ledger::rules::{
-    MemoryHistory, Overlay, RejectedEntry, State, StoredHistory, history_pairs,
-};
-use minhbach_ledger::store::LogStore as _;
-use minhbach_ledger::store::books;
+use minhbach_ledger::rules::{ApplyError, RejectedEntry, State};
 use minhbach_ledger::store::rocks::RocksStore;
-use minhbach_ledger::trace::{StoredTrace, TraceLayer};
+use minhbach_ledger::store::{LogStore as _, StoreError};
 
 use crate::metrics::Metrics;
-use crate::recent::RecentEntries;
+pub use history::StoredHistory;
+pub use recent::RecentEntries;
+use table::{BOOKS_PREFIX, FrozenChanges, Layered};
+pub use trace::StoredTrace;
 
 /// The store the books keep their past in.
 pub type BooksStore = Arc<RocksStore>;
@@ -23,7 +32,7 @@ pub type BooksStore = Arc<RocksStore>;
 /// The rules' state as the server keeps it: the live part in memory, the
 /// log's past in the store, with what was recorded since the last flush on
 /// top.
-pub type BooksState = State<Overlay<StoredHistory<BooksStore>>>;
+pub type BooksState = State<StoredHistory<BooksStore>>;
 
 /// A flush writes the records of the entries since the last one and a
 /// snapshot of the whole live state, so it waits for at least this many
@@ -75,7 +84,7 @@ pub struct Books {
     flushed_size: u64,
     /// When the first entry after `flushed_size`, or after the flush in
     /// flight, was recorded.
-    pub(super) dirty_since: Option<Instant>,
+    pub(crate) dirty_since: Option<Instant>,
     /// The size the flush in flight covers.
     in_flight: Option<u64>,
 }
@@ -122,11 +131,26 @@ pub enum BooksError {
     Rejected(#[from] RejectedEntry),
 }
 
+impl BooksError {
+    /// The error of replaying entry `index`.
+    fn of_entry(index: u64, error: ApplyError) -> Self {
+        match error {
+            ApplyError::Rejected(rejection) => Self::Rejected(RejectedEntry { index, rejection }),
+            ApplyError::Unavailable(e) => Self::Store(e),
+            // `ApplyError` may grow; whatever else stops the replay is the
+            // store's to answer.
+            other => Self::Store(StoreError::Backend {
+                message: other.to_string(),
+            }),
+        }
+    }
+}
+
 impl Books {
     /// Empty books over `store`'s (empty) stored books.
     fn empty(store: &BooksStore) -> Self {
         Self {
-            state: State::with_history(Overlay::new(StoredHistory::new(Arc::clone(store)))),
+            state: State::with_history(StoredHistory::new(Arc::clone(store))),
             trace: StoredTrace::new(Arc::clone(store)),
             recent: RecentEntries::default(),
             flushed_size: 0,
@@ -146,7 +170,7 @@ impl Books {
     /// store cannot be written.
     pub fn open(store: &BooksStore) -> Result<Self, BooksError> {
         let size = store.tree_size()?;
-        let stored = store.read_meta(&books::key(SNAPSHOT_KEY, b""))?;
+        let stored = store.read_meta(&table::key(SNAPSHOT_KEY, b""))?;
         let snapshot = stored
             .as_deref()
             .and_then(|bytes| ciborium::from_reader::<Snapshot, _>(bytes).ok())
@@ -162,7 +186,7 @@ impl Books {
         let mut books = Self::empty(store);
         books.state = snapshot
             .state
-            .map_history(|_| Overlay::new(StoredHistory::new(Arc::clone(store))));
+            .map_history(|_| StoredHistory::new(Arc::clone(store)));
         books.recent = snapshot.recent;
         books.flushed_size = snapshot.size;
         books.catch_up(store)?;
@@ -176,7 +200,7 @@ impl Books {
     /// # Errors
     /// As [`Books::open`].
     pub fn rebuild(store: &BooksStore) -> Result<Self, BooksError> {
-        store.delete_meta_prefix(books::BOOKS_PREFIX)?;
+        store.delete_meta_prefix(BOOKS_PREFIX)?;
         let mut books = Self::empty(store);
         books.catch_up(store)?;
         Ok(books)
@@ -203,9 +227,9 @@ impl Books {
                 let (entry, effects) = self
                     .state
                     .apply_leaf(leaf)
-                    .map_err(|rejection| RejectedEntry { index, rejection })?;
-                self.trace.record(&effects);
-                self.recent.record(&self.state, index, &entry.statement);
+                    .map_err(|e| BooksError::of_entry(index, e))?;
+                self.trace.record(&effects)?;
+                self.recent.record(&self.state, index, &entry.statement)?;
             }
             self.dirty_since.get_or_insert_with(Instant::now);
             from = to;
@@ -226,7 +250,7 @@ impl Books {
     }
 
     /// Whether enough is unflushed to write it now.
-    pub(super) fn flush_due(&self) -> bool {
+    pub(crate) fn flush_due(&self) -> bool {
         let unflushed = self.unflushed();
         unflushed >= self.flush_interval()
             || (unflushed > 0
@@ -252,16 +276,30 @@ impl Books {
         }
         let size = self.state.next_index();
         self.in_flight = Some(size);
+        let changes = self.tables_mut().map(Layered::freeze).into_iter().collect();
         Some(FlushJob {
             ticket: FlushTicket {
                 size,
                 dirty_since: self.dirty_since.take(),
             },
-            history: self.state.history_mut().layers_mut().freeze(),
-            trace: self.trace.layers_mut().freeze(),
+            changes,
             live: self.state.clone_live(),
             recent: self.recent.clone(),
         })
+    }
+
+    /// Every table of the books: the history's and the trace's.
+    fn tables_mut(&mut self) -> [&mut dyn Layered; 6] {
+        let [ids, refs, donations, disbursements] = self.state.history_mut().tables_mut();
+        let [steps, sources] = self.trace.tables_mut();
+        [ids, refs, donations, disbursements, steps, sources]
+    }
+
+    /// How many records of the history and the trace are not yet in the
+    /// store, by layer.
+    #[must_use]
+    pub fn unwritten(&self) -> table::Unwritten {
+        self.state.history().unwritten() + self.trace.unwritten()
     }
 
     /// Ends the flush of `ticket`: if it was `written`, its records are
@@ -271,12 +309,14 @@ impl Books {
         debug_assert_eq!(self.in_flight, Some(ticket.size));
         self.in_flight = None;
         if written {
-            self.state.history_mut().layers_mut().release();
-            self.trace.layers_mut().release();
+            for table in self.tables_mut() {
+                table.release();
+            }
             self.flushed_size = ticket.size;
         } else {
-            self.state.history_mut().layers_mut().thaw();
-            self.trace.layers_mut().thaw();
+            for table in self.tables_mut() {
+                table.thaw();
+            }
             self.dirty_since = ticket.dirty_since.or(self.dirty_since);
         }
     }
@@ -288,7 +328,7 @@ impl Books {
     ///
     /// # Errors
     /// A store error; then nothing is written and nothing forgotten.
-    pub fn flush(&mut self, store: &BooksStore) -> Result<(), minhbach_ledger::store::StoreError> {
+    pub fn flush(&mut self, store: &BooksStore) -> Result<(), StoreError> {
         let Some(job) = self.begin_flush() else {
             return Ok(());
         };
@@ -321,8 +361,8 @@ impl FlushTicket {
 #[derive(Debug)]
 pub struct FlushJob {
     ticket: FlushTicket,
-    history: Arc<MemoryHistory>,
-    trace: Arc<TraceLayer>,
+    /// The frozen changes of every table.
+    changes: Vec<Box<dyn FrozenChanges>>,
     live: State<()>,
     recent: RecentEntries,
 }
@@ -341,17 +381,19 @@ impl FlushJob {
     ///
     /// # Errors
     /// A store error; then nothing is written.
-    pub fn write(self, store: &BooksStore) -> Result<usize, minhbach_ledger::store::StoreError> {
-        let mut pairs = history_pairs(&self.history);
-        pairs.extend(self.trace.pairs());
+    pub fn write(self, store: &BooksStore) -> Result<usize, StoreError> {
+        let mut pairs = Vec::with_capacity(self.changes.iter().map(|c| c.len()).sum::<usize>() + 1);
+        for changes in &self.changes {
+            changes.encode_into(&mut pairs)?;
+        }
         pairs.push((
-            books::key(SNAPSHOT_KEY, b""),
-            books::encode(&SnapshotRef {
+            table::key(SNAPSHOT_KEY, b""),
+            table::encode(&SnapshotRef {
                 version: SNAPSHOT_VERSION,
                 size: self.ticket.size,
                 state: &self.live,
                 recent: &self.recent,
-            }),
+            })?,
         ));
         drop(self);
         store.put_meta(&pairs)?;
@@ -386,16 +428,16 @@ impl SharedBooks {
 }
 
 /// A flush of the books being written on its own thread.
-pub(super) struct Flushing {
+pub(crate) struct Flushing {
     ticket: FlushTicket,
     /// Answers how many values it wrote, and how long that took.
-    pub(super) thread: JoinHandle<(Result<usize, minhbach_ledger::store::StoreError>, Duration)>,
+    pub(crate) thread: JoinHandle<(Result<usize, StoreError>, Duration)>,
 }
 
 impl Flushing {
     /// Starts writing `job` to `store` on a thread of its own; `None`
     /// (the job dropped unwritten) if no thread can be had.
-    pub(super) fn start(job: FlushJob, store: BooksStore) -> Option<Self> {
+    pub(crate) fn start(job: FlushJob, store: BooksStore) -> Option<Self> {
         let ticket = job.ticket();
         let spawned = std::thread::Builder::new()
             .name("books-flush".into())
@@ -413,7 +455,7 @@ impl Flushing {
     }
 
     /// Waits for the write and ends the flush in `books`.
-    pub(super) fn end(self, metrics: &Metrics, books: &mut Books) {
+    pub(crate) fn end(self, metrics: &Metrics, books: &mut Books) {
         let written = match self.thread.join() {
             Ok((Ok(records), took)) => {
                 tracing::debug!(target: "minhbach_server::sequencer", size = self.ticket.size(), records, elapsed_ms = took.as_millis(), "books flushed");
