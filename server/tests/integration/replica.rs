@@ -4,10 +4,8 @@
 //! the auditor; buckets of another log, of a fork or of a larger tree refused
 //! and left as they were; and `serve --replica` following the log as it grows.
 
-#[path = "support/load.rs"]
-mod load;
-#[path = "support/s3.rs"]
-mod s3;
+use crate::load;
+use crate::s3;
 
 use std::collections::BTreeSet;
 use std::path::Path;

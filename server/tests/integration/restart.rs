@@ -6,8 +6,7 @@
 //! logged twice, and every checkpoint seen during the run is consistent with
 //! the final one.
 
-#[path = "support/load.rs"]
-mod load;
+use crate::load;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};

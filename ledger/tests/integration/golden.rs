@@ -3,7 +3,7 @@
 //! examples in `schemas/examples/`. Later issues (server, auditor, CLI) reuse them.
 //!
 //! Regenerate with:
-//! `MINHBACH_REGENERATE=1 cargo test -p minhbach-ledger --test golden`
+//! `MINHBACH_REGENERATE=1 cargo test -p minhbach-ledger --test integration golden`
 //! Without the variable the test checks that the files are up to date, and that
 //! replaying `leaves.txt` from bytes gives the recorded results.
 

@@ -12,7 +12,7 @@ use minhbach_server::WriteConfig;
 use minhbach_server::witness::{WitnessPolicy, WitnessSpec};
 use serde_json::json;
 
-use crate::harness::{ACCOUNT, Ledger, YAGI, dead_server};
+use crate::cli::harness::{ACCOUNT, Ledger, YAGI, dead_server};
 
 #[test]
 fn an_unreachable_server_is_a_clear_network_error_with_exit_code_2() {

@@ -1,6 +1,5 @@
 //! The live state does not grow with the log; the history does, and the rules
 //! give the same answers wherever it is kept.
-#![allow(missing_docs)]
 
 use minhbach_demo::world as support;
 

@@ -2,9 +2,8 @@
 //! the rules thread) gives exactly what the ledger's sequential path gives:
 //! the same state and trace for a valid log, and the same first error, at
 //! the same entry, for a log with a bad signature anywhere.
-#![allow(missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::support::{World, YAGI, donation, step};
 use common::{history, with_bad_signature};

@@ -19,8 +19,7 @@
 //! `MINHBACH_SKIP_BROWSER=1` says to skip it.
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
-#[path = "../../server/tests/support/s3.rs"]
-mod s3;
+use crate::s3;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

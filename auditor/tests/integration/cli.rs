@@ -3,7 +3,6 @@
 //! files. The log here is a directory copy of a read path (a
 //! mirror), built with the ledger; the end-to-end tests in `tests/` use a
 //! real server.
-#![allow(missing_docs)]
 
 use std::path::Path;
 use std::process::{Command, Output};

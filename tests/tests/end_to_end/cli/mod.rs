@@ -5,7 +5,6 @@
 //!
 //! The `minhbach` binary must be built: `cargo test --workspace` builds it
 //! next to this test (see [`harness::minhbach_exe`]).
-#![allow(missing_docs, clippy::unwrap_used)]
 
 mod harness;
 

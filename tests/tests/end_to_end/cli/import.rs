@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::harness::{ACCOUNT, ACCOUNT_NUMBER, Ledger, YAGI};
+use crate::cli::harness::{ACCOUNT, ACCOUNT_NUMBER, Ledger, YAGI};
 
 /// A fixture of the CLI's own tests (real layouts, fake people).
 pub(crate) fn fixture(name: &str) -> String {
@@ -37,7 +37,12 @@ const PERSONAL: [&str; 7] = [
 ];
 
 /// `minhbach [--json] import bank-statement FILE ...` as the intake officer.
-pub(crate) fn import(l: &Ledger, file: &str, json: bool, extra: &[&str]) -> crate::harness::Out {
+pub(crate) fn import(
+    l: &Ledger,
+    file: &str,
+    json: bool,
+    extra: &[&str],
+) -> crate::cli::harness::Out {
     let url = l.server.url.clone();
     let mut args = Vec::new();
     if json {

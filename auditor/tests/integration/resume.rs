@@ -3,9 +3,8 @@
 //! damaged or foreign snapshot is detected and the audit replays from entry
 //! 0; a saved checkpoint the log no longer extends is proven misbehaviour;
 //! an audited entry served with other bytes is named.
-#![allow(missing_docs)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

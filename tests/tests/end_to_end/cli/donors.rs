@@ -9,8 +9,8 @@ use minhbach_ledger::note::{KeyName, Signer};
 use minhbach_ledger::statement::Commitment;
 use serde_json::{Value, json};
 
-use crate::harness::{Ledger, ORIGIN, WARD, YAGI};
-use crate::import::{VCB_CREDITS, fixture, import};
+use crate::cli::harness::{Ledger, ORIGIN, WARD, YAGI};
+use crate::cli::import::{VCB_CREDITS, fixture, import};
 
 fn read_json(l: &Ledger, name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(l.path(name)).unwrap()).unwrap()
@@ -27,7 +27,7 @@ fn statement_of(receipt: &Value) -> Value {
 }
 
 /// `minhbach receipt verify FILE --policy policy`.
-fn verify(l: &Ledger, file: &str) -> crate::harness::Out {
+fn verify(l: &Ledger, file: &str) -> crate::cli::harness::Out {
     l.cli(&["receipt", "verify", file, "--policy", "policy"])
 }
 

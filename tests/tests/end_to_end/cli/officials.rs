@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use crate::harness::{Ledger, WARD, YAGI};
+use crate::cli::harness::{Ledger, WARD, YAGI};
 
 /// The disbursement of the flow: above the amount that needs three approvers.
 const AMOUNT: u64 = 150_000_000;
@@ -80,7 +80,7 @@ fn one_official_proposes_two_cosign_and_the_log_takes_it_only_when_the_policy_is
     std::fs::copy(l.path("d.env.json"), travel.join("d.env.json")).unwrap();
     std::fs::copy(l.path("a2"), travel.join("a2")).unwrap();
     let in_binh =
-        |args: &[&str], pass: Option<&str>| crate::harness::minhbach_in(&travel, args, pass);
+        |args: &[&str], pass: Option<&str>| crate::cli::harness::minhbach_in(&travel, args, pass);
     let a2_pass = l.official("a2").passphrase.clone();
     let url = l.server.url.clone();
     let unchanged = std::fs::read(travel.join("d.env.json")).unwrap();
@@ -284,7 +284,7 @@ fn keys_with_passphrases_are_refused_clearly_with_the_wrong_one() {
     );
     // An ssh-keygen key (a2) and a `minhbach key new` key (a1).
     for who in ["a2", "a1"] {
-        let out = crate::harness::minhbach_in(
+        let out = crate::cli::harness::minhbach_in(
             l.dir.path(),
             &["sign", "d.json", "--key", who, "--out", "d.env.json"],
             Some("wrong"),
@@ -294,7 +294,7 @@ fn keys_with_passphrases_are_refused_clearly_with_the_wrong_one() {
         assert!(!out.stderr.contains("PRIVATE KEY"), "{out}");
         assert!(!l.path("d.env.json").exists());
         // No passphrase at all (no terminal): a clear error too.
-        crate::harness::minhbach_in(
+        crate::cli::harness::minhbach_in(
             l.dir.path(),
             &["sign", "d.json", "--key", who, "--out", "d.env.json"],
             None,
