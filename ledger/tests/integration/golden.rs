@@ -29,7 +29,7 @@ fn root() -> PathBuf {
 }
 
 /// The golden history: the base world, then every other statement type.
-pub fn golden_world() -> World {
+pub(crate) fn golden_world() -> World {
     let mut w = World::build(true);
     let d_extra = w.donation(250_000_000, "FT24254607609791");
     w.ok(step(
