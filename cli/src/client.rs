@@ -218,8 +218,8 @@ impl Client {
     ///
     /// # Errors
     /// [`ClientError`].
-    pub fn trace(&self, index: u64) -> Result<Value, ClientError> {
-        self.get(&format!("/api/v1/donations/{index}/trace"))
+    pub fn trace(&self, index: u64) -> Result<minhbach_ledger::trace::Trace, ClientError> {
+        self.get_typed(&format!("/api/v1/donations/{index}/trace"))
     }
 
     fn get_typed<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {

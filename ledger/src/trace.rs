@@ -69,7 +69,7 @@ pub struct Step {
 pub type Sources = Vec<(u64, u64)>;
 
 /// Whether an outflow reached its recipient.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
 #[non_exhaustive]
 pub enum AckStatus {
@@ -92,7 +92,7 @@ pub enum AckStatus {
 }
 
 /// One step of a donation's trace.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceStep {
     /// The entry that moved the share (disbursement, transfer, reversal).
     pub at: u64,
@@ -103,12 +103,13 @@ pub struct TraceStep {
     /// What happened.
     pub kind: FlowKind,
     /// For a `disbursed` step: the disbursement's acknowledgment status.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ack: Option<AckStatus>,
 }
 
-/// Where one donation went.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// Where one donation went: the answer of `GET /api/v1/donations/{index}/trace`
+/// (SPEC 8.4), which the server writes and the CLI and the auditor read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trace {
     /// The donation's entry index.
     pub donation: u64,

@@ -1,8 +1,10 @@
 //! Witnesses, the log's side of C2SP tlog-witness
 //! (<https://c2sp.org/tlog-witness>): which witnesses to ask, how many
-//! cosignatures a checkpoint needs before it is published, and the reading
-//! of a witness's answer. The `add-checkpoint` request body and its limits
-//! are the core's ([`minhbach_ledger::witness`]), shared with the witness.
+//! cosignatures a checkpoint needs before it is published, and the HTTP
+//! client that asks them. The wire format both ways (the `add-checkpoint`
+//! request body and its limits, and the reading of a witness's answer,
+//! [`parse_answer`]) is the core's ([`minhbach_ledger::witness`]), shared
+//! with the witness that writes the answers.
 //!
 //! Nothing a witness sends is trusted: a `200` answer counts only for a
 //! cosignature line (C2SP tlog-cosignature, `cosignature/v1`) by the
@@ -20,15 +22,12 @@ use std::io::Read as _;
 use std::str::FromStr;
 use std::time::Duration;
 
-use minhbach_ledger::note::{
-    NoteError, NoteSignature, NoteVerifier as _, SignatureType, VerifierKey,
-};
+use minhbach_ledger::note::{NoteError, SignatureType, VerifierKey};
+
+pub use minhbach_ledger::witness::{Answer, AnswerError, Cosigned, MAX_ANSWER, parse_answer};
 
 /// How long one `add-checkpoint` request may take, unless configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The largest answer read from a witness, in bytes.
-pub const MAX_ANSWER: u64 = 64 * 1024;
 
 /// A witness configuration that cannot be used.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -259,188 +258,6 @@ impl WitnessPolicy {
     }
 }
 
-/// A verified cosignature from a witness.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cosigned {
-    /// The signature line, ready to be added to the checkpoint.
-    pub line: NoteSignature,
-    /// When the witness signed (POSIX seconds).
-    pub timestamp: u64,
-}
-
-/// What a witness answered, once understood.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Answer {
-    /// `409 Conflict` naming the size of the latest checkpoint the witness
-    /// cosigned: the request's `old` was not it (or, when it is, the
-    /// checkpoint has that size but another root).
-    Conflict {
-        /// The witness's size.
-        size: u64,
-    },
-    /// `200` with a cosignature by the witness's key that verifies.
-    Cosigned(Cosigned),
-    /// Another `4xx`: the witness will not cosign this checkpoint (400
-    /// malformed, 403 the log's signature does not verify for it, 404 it
-    /// does not know the log, 422 the consistency proof does not verify).
-    Refused {
-        /// The status.
-        status: u16,
-        /// The start of the witness's explanation, if it gave one.
-        reason: String,
-    },
-}
-
-/// A witness answer that cannot be used, or no answer at all.
-#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AnswerError {
-    /// A line by the witness's key does not verify over the checkpoint sent:
-    /// a forged, corrupted or misdirected cosignature.
-    #[error("the witness's cosignature does not verify over the checkpoint")]
-    InvalidCosignature,
-    /// The body is not what the status promises.
-    #[error("malformed answer: {what}")]
-    Malformed {
-        /// What is wrong.
-        what: &'static str,
-    },
-    /// A `200` without any line by the witness's configured key (a wrong key
-    /// configured, or a witness that signs with another one).
-    #[error("no cosignature by the configured key {name}")]
-    NoCosignature {
-        /// The configured key's name.
-        name: String,
-    },
-    /// A status the protocol does not give for a checkpoint (5xx, 3xx…).
-    #[error("HTTP status {status}")]
-    Status {
-        /// The status.
-        status: u16,
-    },
-    /// No answer: connection refused, reset, timed out, or an unreadable
-    /// body.
-    #[error("transport: {message}")]
-    Transport {
-        /// What went wrong.
-        message: String,
-    },
-}
-
-impl AnswerError {
-    /// The `result` label of the witness metrics: `invalid` for an answer
-    /// that came but cannot be used, `error` for none.
-    #[must_use]
-    pub fn metric(&self) -> &'static str {
-        match self {
-            Self::InvalidCosignature | Self::Malformed { .. } | Self::NoCosignature { .. } => {
-                "invalid"
-            }
-            Self::Status { .. } | Self::Transport { .. } => "error",
-        }
-    }
-}
-
-/// Understands a witness's answer to an `add-checkpoint` request for the
-/// checkpoint whose note text (the body above the signatures, with its final
-/// newline) is `checkpoint_text`, from the witness whose key is `witness`.
-///
-/// A `200` body must be signature lines only, each ending in a newline;
-/// lines by other keys are ignored; a line by `witness`'s key must verify
-/// (tlog-cosignature, `cosignature/v1`) over `checkpoint_text`. A `409` body
-/// must be a decimal size and a newline.
-///
-/// # Errors
-/// [`AnswerError::InvalidCosignature`], [`AnswerError::NoCosignature`],
-/// [`AnswerError::Malformed`] and, for statuses outside 200 and 4xx,
-/// [`AnswerError::Status`].
-pub fn parse_answer(
-    status: u16,
-    body: &[u8],
-    checkpoint_text: &str,
-    witness: &VerifierKey,
-) -> Result<Answer, AnswerError> {
-    match status {
-        200 => parse_cosignatures(body, checkpoint_text, witness).map(Answer::Cosigned),
-        409 => parse_size(body).map(|size| Answer::Conflict { size }),
-        400..=499 => Ok(Answer::Refused {
-            status,
-            reason: reason(body),
-        }),
-        _ => Err(AnswerError::Status { status }),
-    }
-}
-
-fn parse_cosignatures(
-    body: &[u8],
-    checkpoint_text: &str,
-    witness: &VerifierKey,
-) -> Result<Cosigned, AnswerError> {
-    let text = std::str::from_utf8(body).map_err(|_| AnswerError::Malformed {
-        what: "the cosignatures are not UTF-8",
-    })?;
-    let Some(lines) = text.strip_suffix('\n') else {
-        return Err(AnswerError::Malformed {
-            what: "no signature line ending in a newline",
-        });
-    };
-    let mut found = None;
-    for line in lines.split('\n') {
-        let sig = NoteSignature::parse_line(line).map_err(|_| AnswerError::Malformed {
-            what: "a line is not a note signature",
-        })?;
-        if sig.name() != witness.name() || sig.key_id() != witness.key_id() {
-            continue;
-        }
-        if !witness.verify(checkpoint_text, sig.signature()) {
-            return Err(AnswerError::InvalidCosignature);
-        }
-        if found.is_none() {
-            // A verified type-0x04 signature always carries its timestamp.
-            let timestamp = witness
-                .timestamp(sig.signature())
-                .ok_or(AnswerError::InvalidCosignature)?;
-            found = Some(Cosigned {
-                line: sig,
-                timestamp,
-            });
-        }
-    }
-    found.ok_or_else(|| AnswerError::NoCosignature {
-        name: witness.name().as_str().to_owned(),
-    })
-}
-
-fn parse_size(body: &[u8]) -> Result<u64, AnswerError> {
-    let bad = AnswerError::Malformed {
-        what: "a 409 body is not a decimal size and a newline",
-    };
-    let digits = body.strip_suffix(b"\n").ok_or(bad.clone())?;
-    if digits.is_empty()
-        || !digits.iter().all(u8::is_ascii_digit)
-        || (digits.len() > 1 && digits[0] == b'0')
-    {
-        return Err(bad);
-    }
-    std::str::from_utf8(digits)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or(bad)
-}
-
-/// The first line of a refusal's body, short and printable, for logs.
-fn reason(body: &[u8]) -> String {
-    String::from_utf8_lossy(body)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect()
-}
-
 /// A blocking HTTP client of one witness (keep-alive connections, one
 /// timeout per request).
 pub struct WitnessClient {
@@ -522,10 +339,8 @@ impl WitnessClient {
 #[cfg(test)]
 mod tests {
     use ed25519_dalek::SigningKey;
-    use minhbach_ledger::checkpoint::{Checkpoint, sign_checkpoint};
     use minhbach_ledger::cosignature::Cosigner;
-    use minhbach_ledger::merkle::empty_root;
-    use minhbach_ledger::note::{KeyName, Note, Signer};
+    use minhbach_ledger::note::{KeyName, Signer};
 
     use super::*;
 
@@ -534,155 +349,6 @@ mod tests {
             KeyName::new(name).unwrap(),
             SigningKey::from_bytes(&[seed; 32]),
         )
-    }
-
-    fn checkpoint(size: u64) -> (Vec<u8>, String) {
-        let log = Signer::new(
-            KeyName::new("witness.unit/log").unwrap(),
-            SigningKey::from_bytes(&[1; 32]),
-        );
-        let cp = Checkpoint::new("witness.unit/log", size, empty_root(), vec![]).unwrap();
-        let signed = sign_checkpoint(&cp, &log);
-        let text = Note::parse(&signed).unwrap().text().to_owned();
-        (signed, text)
-    }
-
-    #[test]
-    fn a_valid_cosignature_is_taken_and_other_keys_lines_are_ignored() {
-        let (_, text) = checkpoint(9);
-        let w1 = cosigner("w1.unit", 11);
-        let other = cosigner("other.unit", 12);
-        let mine = w1.cosign(&text, 1_700_000_123).unwrap();
-        let theirs = other.cosign(&text, 1_700_000_000).unwrap();
-        let body = format!("{}{}", theirs.to_line(), mine.to_line());
-        let answer = parse_answer(200, body.as_bytes(), &text, &w1.verifier()).unwrap();
-        assert_eq!(
-            answer,
-            Answer::Cosigned(Cosigned {
-                line: mine,
-                timestamp: 1_700_000_123
-            })
-        );
-    }
-
-    #[test]
-    fn cosignatures_that_do_not_verify_are_rejected() {
-        let (_, text) = checkpoint(9);
-        let w1 = cosigner("w1.unit", 11);
-        let good = w1.cosign(&text, 1_700_000_123).unwrap().to_line();
-
-        // One flipped bit in the signature.
-        let sig = NoteSignature::parse_line(good.trim_end()).unwrap();
-        let mut bytes = sig.signature().to_vec();
-        bytes[20] ^= 1;
-        let tampered = NoteSignature::new(sig.name().clone(), sig.key_id(), bytes)
-            .unwrap()
-            .to_line();
-        assert_eq!(
-            parse_answer(200, tampered.as_bytes(), &text, &w1.verifier()),
-            Err(AnswerError::InvalidCosignature)
-        );
-
-        // A cosignature of another checkpoint (say, a fork of the same size).
-        let (_, other_text) = checkpoint(10);
-        let elsewhere = w1.cosign(&other_text, 1).unwrap().to_line();
-        assert_eq!(
-            parse_answer(200, elsewhere.as_bytes(), &text, &w1.verifier()),
-            Err(AnswerError::InvalidCosignature)
-        );
-
-        // The same name, another key: its key ID differs, so it is not the
-        // configured witness's line at all.
-        let impostor = cosigner("w1.unit", 13).cosign(&text, 1).unwrap().to_line();
-        assert_eq!(
-            parse_answer(200, impostor.as_bytes(), &text, &w1.verifier()),
-            Err(AnswerError::NoCosignature {
-                name: "w1.unit".into()
-            })
-        );
-        // A good line followed by a bad one by the same key: refused whole.
-        let both = format!("{good}{tampered}");
-        assert_eq!(
-            parse_answer(200, both.as_bytes(), &text, &w1.verifier()),
-            Err(AnswerError::InvalidCosignature)
-        );
-        assert_eq!(AnswerError::InvalidCosignature.metric(), "invalid");
-    }
-
-    #[test]
-    fn garbage_is_malformed_and_never_a_cosignature() {
-        let (_, text) = checkpoint(9);
-        let w1 = cosigner("w1.unit", 11);
-        let good = w1.cosign(&text, 5).unwrap().to_line();
-        for body in [
-            &b""[..],
-            b"\n",
-            b"hello\n",
-            b"<html>ok</html>",
-            good.trim_end().as_bytes(), // no final newline
-            &[0xff, 0xfe, b'\n'],
-        ] {
-            let got = parse_answer(200, body, &text, &w1.verifier());
-            assert!(
-                matches!(got, Err(AnswerError::Malformed { .. })),
-                "{body:?}: {got:?}"
-            );
-        }
-        let with_garbage = format!("{good}garbage\n");
-        assert!(matches!(
-            parse_answer(200, with_garbage.as_bytes(), &text, &w1.verifier()),
-            Err(AnswerError::Malformed { .. })
-        ));
-    }
-
-    #[test]
-    fn conflicts_refusals_and_errors() {
-        let (_, text) = checkpoint(9);
-        let key = cosigner("w1.unit", 11).verifier();
-        assert_eq!(
-            parse_answer(409, b"1234\n", &text, &key),
-            Ok(Answer::Conflict { size: 1234 })
-        );
-        assert_eq!(
-            parse_answer(409, b"0\n", &text, &key),
-            Ok(Answer::Conflict { size: 0 })
-        );
-        for bad in [
-            &b"12"[..],
-            b"",
-            b"\n",
-            b"012\n",
-            b"-1\n",
-            b"1 2\n",
-            b"99999999999999999999\n",
-        ] {
-            assert!(
-                matches!(
-                    parse_answer(409, bad, &text, &key),
-                    Err(AnswerError::Malformed { .. })
-                ),
-                "{bad:?}"
-            );
-        }
-        for status in [400, 403, 404, 422] {
-            assert_eq!(
-                parse_answer(
-                    status,
-                    b"the consistency proof does not verify\nmore\n",
-                    &text,
-                    &key
-                ),
-                Ok(Answer::Refused {
-                    status,
-                    reason: "the consistency proof does not verify".into()
-                })
-            );
-        }
-        for status in [301, 500, 502, 503] {
-            let e = parse_answer(status, b"", &text, &key).unwrap_err();
-            assert_eq!(e, AnswerError::Status { status });
-            assert_eq!(e.metric(), "error");
-        }
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use minhbach_ledger::policy::Policy;
 use minhbach_ledger::receipt::ReceiptBundle;
-use serde_json::{Value, json};
+use minhbach_ledger::rules::FlowKind;
+use minhbach_ledger::trace::{AckStatus, Trace};
+use serde_json::json;
 
 use super::{Refused, Target, client, print_json, read, write_out};
 use crate::client::{Client, ClientError};
@@ -103,7 +105,7 @@ pub(super) fn trace(server: &str, target: &Target, json: bool) -> anyhow::Result
         .trace(index)
         .map_err(|e| not_found(e, || format!("no gift to trace at entry {index}")))?;
     if json {
-        return print_json(&t);
+        return print_json(&serde_json::to_value(&t)?);
     }
     println!("{}", render_trace(&t));
     Ok(())
@@ -120,62 +122,58 @@ pub(super) fn commitment(id: &str, salt: &str, json: bool) -> anyhow::Result<()>
 
 /// Puts a trace (`GET /api/v1/donations/{index}/trace`) into plain words.
 #[must_use]
-pub fn render_trace(t: &Value) -> String {
-    let asset = t["asset"].as_str().unwrap_or("VND");
-    let money = |v: &Value| amount(v.as_u64().unwrap_or(0), asset);
+pub fn render_trace(t: &Trace) -> String {
+    let asset = t.asset.as_str();
+    let money = |v: u64| amount(v, asset);
     let mut lines = vec![format!(
         "Gift at entry {} of {} to campaign {}.",
-        t["donation"],
-        money(&t["amount"]),
-        t["campaign"].as_str().unwrap_or("?")
+        t.donation,
+        money(t.amount),
+        t.campaign.as_str()
     )];
-    if let Some(r) = t["reversed_by"].as_u64() {
+    if let Some(r) = t.reversed_by {
         lines.push(format!("It was reversed (bounced) by entry {r}."));
     }
-    let steps = t["steps"].as_array().cloned().unwrap_or_default();
-    if steps.is_empty() {
+    if t.steps.is_empty() {
         lines.push("None of it has been spent yet.".into());
     }
-    for s in &steps {
-        let at = &s["at"];
-        let how = money(&s["amount"]);
-        let campaign = s["campaign"].as_str().unwrap_or("?");
-        let kind = &s["kind"];
-        let line = match kind["type"].as_str().unwrap_or("") {
-            "disbursed" => {
-                let ack = match s["ack"]["status"].as_str() {
-                    Some("acknowledged") => "the recipient acknowledged it".to_owned(),
-                    Some("unacknowledged") => "not acknowledged yet".to_owned(),
-                    Some("partial") => format!(
+    for s in &t.steps {
+        let (at, how, campaign) = (s.at, money(s.amount), s.campaign.as_str());
+        let line = match &s.kind {
+            FlowKind::Disbursed => {
+                let ack = match s.ack {
+                    Some(AckStatus::Acknowledged) => "the recipient acknowledged it".to_owned(),
+                    Some(AckStatus::Unacknowledged) => "not acknowledged yet".to_owned(),
+                    Some(AckStatus::Partial { acknowledged, of }) => format!(
                         "partly acknowledged ({} of {})",
-                        money(&s["ack"]["acknowledged"]),
-                        money(&s["ack"]["of"])
+                        money(acknowledged),
+                        money(of)
                     ),
-                    Some("reversed") => {
-                        format!("that payment was reversed by entry {}", s["ack"]["by"])
+                    Some(AckStatus::Reversed { by }) => {
+                        format!("that payment was reversed by entry {by}")
                     }
                     _ => "acknowledgment unknown".to_owned(),
                 };
                 format!("{how} went out in disbursement {at} of {campaign}: {ack}.")
             }
-            "transferred" => format!(
+            FlowKind::Transferred { to } => format!(
                 "{how} moved from {campaign} to campaign {} by transfer {at}.",
-                kind["to"].as_str().unwrap_or("?")
+                to.as_str()
             ),
-            "covered_reversal" => format!(
-                "{how} covered the reversal of gift {} (entry {at}).",
-                kind["donation"]
+            FlowKind::CoveredReversal { donation } => {
+                format!("{how} covered the reversal of gift {donation} (entry {at}).")
+            }
+            FlowKind::DonationReversed => {
+                format!("{how} was removed when the gift bounced (entry {at}).")
+            }
+            FlowKind::Restored { disbursement } => format!(
+                "{how} came back when disbursement {disbursement} was reversed (entry {at})."
             ),
-            "donation_reversed" => format!("{how} was removed when the gift bounced (entry {at})."),
-            "restored" => format!(
-                "{how} came back when disbursement {} was reversed (entry {at}).",
-                kind["disbursement"]
-            ),
-            other => format!("{how}: {other} at entry {at}."),
+            _ => format!("{how} moved at entry {at}."),
         };
         lines.push(format!("- {line}"));
     }
-    lines.push(format!("Still unspent: {}.", money(&t["unspent"])));
+    lines.push(format!("Still unspent: {}.", money(t.unspent)));
     lines.join("\n")
 }
 
@@ -185,14 +183,15 @@ mod tests {
 
     #[test]
     fn a_trace_in_plain_words() {
-        let t = serde_json::json!({
+        let t: Trace = serde_json::from_value(serde_json::json!({
             "donation": 14, "campaign": "yagi-2024", "asset": "VND", "amount": 1_000_000,
             "reversed_by": null, "unspent": 200_000,
             "steps": [
                 {"at": 24, "campaign": "yagi-2024", "amount": 500_000, "kind": {"type": "disbursed"}, "ack": {"status": "acknowledged"}},
                 {"at": 29, "campaign": "yagi-2024", "amount": 300_000, "kind": {"type": "transferred", "to": "hanoi-fund"}}
             ]
-        });
+        }))
+        .unwrap();
         let text = render_trace(&t);
         assert!(
             text.contains("Gift at entry 14 of 1.000.000 ₫ to campaign yagi-2024."),

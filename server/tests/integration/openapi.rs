@@ -424,8 +424,9 @@ async fn live_answers_match_the_documented_schemas() {
     assert!(body["results"][0]["problem"]["code"].is_string(), "{body}");
 }
 
-/// The answers' types, written once in the core (`minhbach_ledger::api`) and
-/// shared by the server, the CLI and the auditor, against the document: a
+/// The answers' types, written once in the core (`minhbach_ledger::api`, and
+/// the gift trace's `minhbach_ledger::trace::Trace`) and shared by the
+/// server, the CLI and the auditor, against the document: a
 /// sample of each validates against its documented schema, it has exactly
 /// the documented properties, and it reads back from its own JSON.
 #[test]
@@ -510,6 +511,44 @@ fn the_shared_answer_types_match_the_documented_schemas() {
             sample(&api::Keys {
                 governance_threshold: Some(2),
                 keys: vec![key.clone()],
+            }),
+        ),
+        (
+            "Trace",
+            sample(&{
+                use minhbach_ledger::rules::FlowKind;
+                use minhbach_ledger::statement::{Asset, Slug};
+                use minhbach_ledger::trace::{AckStatus, Trace, TraceStep};
+                let campaign = Slug::new("yagi-2024").unwrap();
+                Trace {
+                    donation: 14,
+                    campaign: campaign.clone(),
+                    asset: Asset::new("VND").unwrap(),
+                    amount: 1_000_000,
+                    reversed_by: None,
+                    steps: vec![
+                        TraceStep {
+                            at: 24,
+                            campaign: campaign.clone(),
+                            amount: 500_000,
+                            kind: FlowKind::Disbursed,
+                            ack: Some(AckStatus::Partial {
+                                acknowledged: 200_000,
+                                of: 800_000,
+                            }),
+                        },
+                        TraceStep {
+                            at: 29,
+                            campaign,
+                            amount: 300_000,
+                            kind: FlowKind::Transferred {
+                                to: Slug::new("hanoi-fund").unwrap(),
+                            },
+                            ack: None,
+                        },
+                    ],
+                    unspent: 200_000,
+                }
             }),
         ),
         (
