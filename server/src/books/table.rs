@@ -8,7 +8,7 @@
 //! store; changes go to `pending`.
 //!
 //! A flush freezes the pending changes and writes them from another thread
-//! (the [`Frozen`] it got holds them), then either [`Table::release`]s them,
+//! (the [`FrozenChanges`] it got holds them), then either [`Table::release`]s them,
 //! once the store holds them, or [`Table::thaw`]s them, if the write failed,
 //! back under what was changed meanwhile. Either way no change is lost or
 //! read stale. ARCHITECTURE.md ("The books") tells the whole flush.
