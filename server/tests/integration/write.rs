@@ -72,6 +72,18 @@ impl Fixture {
         )
     }
 
+    /// The `/metrics` text.
+    async fn metrics(&self) -> String {
+        let response = self
+            .app
+            .clone()
+            .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let bytes = to_bytes(response.into_body(), 1 << 24).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
     async fn get(&self, uri: &str) -> (StatusCode, Value) {
         let response = self
             .app
@@ -377,19 +389,7 @@ async fn the_books_answer_campaigns_keys_accounts_coverage_feedback_and_metrics(
         StatusCode::BAD_REQUEST
     );
 
-    let response = f
-        .app
-        .clone()
-        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let text = String::from_utf8(
-        to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
+    let text = f.metrics().await;
     assert!(
         text.contains(&format!("minhbach_tree_size {}\n", f.size())),
         "{text}"
@@ -543,20 +543,9 @@ async fn concurrent_requests_get_their_own_verdicts_when_verified_together() {
 
 /// The value of a counter in the metrics text.
 async fn counter(f: &Fixture, name: &str) -> u64 {
-    let response = f
-        .app
-        .clone()
-        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+    f.metrics()
         .await
-        .unwrap();
-    let text = String::from_utf8(
-        to_bytes(response.into_body(), 1 << 24)
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
-    text.lines()
+        .lines()
         .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
         .unwrap_or_else(|| panic!("no {name} in the metrics"))
 }
