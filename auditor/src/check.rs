@@ -197,28 +197,28 @@ pub fn check(
         .map_err(AuditError::Checkpoint)?;
     let new = verified.checkpoint().clone();
     let old = load_state(state_path, policy)?;
-    if let Some(old) = &old {
-        if old.origin() != new.origin() {
-            return Err(AuditError::state(
-                state_path,
-                format!("it remembers log {}, not {}", old.origin(), new.origin()),
-            ));
-        }
+    if let Some(old) = &old
+        && old.origin() != new.origin()
+    {
+        return Err(AuditError::state(
+            state_path,
+            format!("it remembers log {}, not {}", old.origin(), new.origin()),
+        ));
     }
     let consistency = match &old {
         Some(old) => prove_consistency(fetcher, old, &new)?,
         None => Consistency::Consistent { proof: Vec::new() },
     };
-    if let Some(old) = &old {
-        if let Some(e) = evidence(
+    if let Some(old) = &old
+        && let Some(e) = evidence(
             &consistency,
             old,
             &remembered_note(state_path),
             &new,
             &signed,
-        ) {
-            return Ok(CheckOutcome::Misbehaviour(Box::new(e)));
-        }
+        )
+    {
+        return Ok(CheckOutcome::Misbehaviour(Box::new(e)));
     }
     check_root(fetcher, &new)?;
     save_state(state_path, &new, &signed)?;

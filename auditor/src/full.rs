@@ -421,19 +421,19 @@ pub fn full(
     let cp = verified.checkpoint().clone();
     std::fs::create_dir_all(&options.out).map_err(|e| AuditError::io(&options.out, e))?;
     let mut found = None;
-    if let Some(state) = &options.state {
-        if let Some(old) = load_state(state, policy)? {
-            let c = prove_consistency(fetcher, &old, &cp)?;
-            let note = std::fs::read(state)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<crate::check::CheckState>(&b).ok())
-                .map(|s| s.checkpoint)
-                .unwrap_or_default();
-            found = evidence(&c, &old, &note, &cp, &signed);
-            if let Consistency::Consistent { .. } = c {
-            } else if let Some(e) = &found {
-                write_json(&options.out.join("evidence.json"), e)?;
-            }
+    if let Some(state) = &options.state
+        && let Some(old) = load_state(state, policy)?
+    {
+        let c = prove_consistency(fetcher, &old, &cp)?;
+        let note = std::fs::read(state)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<crate::check::CheckState>(&b).ok())
+            .map(|s| s.checkpoint)
+            .unwrap_or_default();
+        found = evidence(&c, &old, &note, &cp, &signed);
+        if let Consistency::Consistent { .. } = c {
+        } else if let Some(e) = &found {
+            write_json(&options.out.join("evidence.json"), e)?;
         }
     }
     // Resume from the replay saved by the last run, if it holds up and the

@@ -524,7 +524,7 @@ impl Replay {
             self.observer.observe(&entry, &self.state);
             self.nodes.clear();
             self.tree.append(p.hash, &mut self.nodes);
-            if self.tree.size() % ENTRIES_PER_BUNDLE == 0 {
+            if self.tree.size().is_multiple_of(ENTRIES_PER_BUNDLE) {
                 self.tail.clear();
             } else {
                 self.tail.push(p.hash);

@@ -106,10 +106,10 @@ fn build(
     let mut memo = mask_memo(&credit.memo);
     let counterparty = credit.counterparty.clone().or_else(|| memo_name(&memo));
     let shown = counterparty.as_deref().and_then(|n| display_name(n, names));
-    if let Some(name) = &counterparty {
-        if names != NameDisplay::Full {
-            memo = hide_name(&memo, name, shown.as_deref());
-        }
+    if let Some(name) = &counterparty
+        && names != NameDisplay::Full
+    {
+        memo = hide_name(&memo, name, shown.as_deref());
     }
     let memo = truncate(memo.trim(), MAX_TEXT_BYTES);
     let mut v = json!({

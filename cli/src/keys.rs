@@ -172,12 +172,11 @@ pub fn load(path: &Path) -> Result<SigningKey, KeyError> {
 /// [`KeyError::NotEd25519`] when the text is neither form.
 pub fn parse_public(text: &str, origin: &Path) -> Result<VerifyingKey, KeyError> {
     let text = text.trim();
-    if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(text) {
-        if let Ok(arr) = <[u8; 32]>::try_from(bytes.as_slice()) {
-            if let Ok(k) = VerifyingKey::from_bytes(&arr) {
-                return Ok(k);
-            }
-        }
+    if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(text)
+        && let Ok(arr) = <[u8; 32]>::try_from(bytes.as_slice())
+        && let Ok(k) = VerifyingKey::from_bytes(&arr)
+    {
+        return Ok(k);
     }
     let key = ssh_key::PublicKey::from_openssh(text).map_err(|source| KeyError::NotOpenSsh {
         path: origin.into(),

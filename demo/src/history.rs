@@ -704,7 +704,7 @@ fn pay_households<W: Writer, R: CryptoRngCore>(
     let mut paid = Vec::new();
     for (who, c) in households {
         // Later communes are reached less often: under-served places show.
-        if s.seq.range(0, 10) < (*c as u64) + 2 || (round + *who as usize) % 3 != 0 {
+        if s.seq.range(0, 10) < (*c as u64) + 2 || !(round + *who as usize).is_multiple_of(3) {
             continue;
         }
         let (commune, campaign, _) = COMMUNES[*c];

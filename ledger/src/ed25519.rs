@@ -330,7 +330,7 @@ mod tests {
         let keys: Vec<SigningKey> = (1..=3).map(key).collect();
         let vks: Vec<VerifyingKey> = keys.iter().map(SigningKey::verifying_key).collect();
         let messages: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 50 + usize::from(i)]).collect();
-        let owner = |i: usize| if i % 7 == 0 { 2 } else { i % 2 };
+        let owner = |i: usize| if i.is_multiple_of(7) { 2 } else { i % 2 };
         let sigs: Vec<Signature> = messages
             .iter()
             .enumerate()

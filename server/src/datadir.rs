@@ -340,10 +340,10 @@ fn warn_if_readable_by_others(path: &Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        if let Ok(meta) = fs::metadata(path) {
-            if meta.permissions().mode() & 0o077 != 0 {
-                tracing::warn!(target: "minhbach_server::datadir", path = %path.display(), "key file is readable by other users; chmod 600 it");
-            }
+        if let Ok(meta) = fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(target: "minhbach_server::datadir", path = %path.display(), "key file is readable by other users; chmod 600 it");
         }
     }
 }

@@ -295,10 +295,10 @@ impl Publisher {
             stored
         };
         let mut meta = vec![(QUORUM_KEY.to_vec(), required.to_string().into_bytes())];
-        if required > 0 {
-            if let Some(initial) = &initial {
-                meta.push((PUBLISHED_KEY.to_vec(), initial.signed.clone()));
-            }
+        if required > 0
+            && let Some(initial) = &initial
+        {
+            meta.push((PUBLISHED_KEY.to_vec(), initial.signed.clone()));
         }
         // Persisted before anything is served.
         store.put_meta(&meta)?;
@@ -615,10 +615,10 @@ impl Context {
         progress: &mut Progress,
     ) -> bool {
         let size = target.checkpoint.size();
-        if let Some(current) = self.published.current() {
-            if current.checkpoint.size() > size {
-                return false;
-            }
+        if let Some(current) = self.published.current()
+            && current.checkpoint.size() > size
+        {
+            return false;
         }
         let cosignatures: Vec<NoteSignature> = lines.iter().flatten().cloned().collect();
         let signed = match add_cosignatures(&target.signed, &cosignatures) {

@@ -233,12 +233,12 @@ async fn read_body(state: &AppState, request: Request) -> Result<Body, ApiError>
         Body::One(_) => 1,
         Body::Many(items) => items.len(),
     };
-    if let Some(client) = client {
-        if !state.limiter.allow(client, count) {
-            return Err(ApiError::RateLimited(format!(
-                "too many statements from {client}; slow down"
-            )));
-        }
+    if let Some(client) = client
+        && !state.limiter.allow(client, count)
+    {
+        return Err(ApiError::RateLimited(format!(
+            "too many statements from {client}; slow down"
+        )));
     }
     Ok(body)
 }

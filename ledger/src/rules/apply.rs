@@ -27,14 +27,14 @@ impl<H: HistoryMut> State<H> {
             }
             .into());
         }
-        if let Some(prev) = self.last_logged_at {
-            if e.logged_at < prev {
-                return Err(Rejection::TimeRegression {
-                    previous: rfc3339(prev),
-                    logged_at: rfc3339(e.logged_at),
-                }
-                .into());
+        if let Some(prev) = self.last_logged_at
+            && e.logged_at < prev
+        {
+            return Err(Rejection::TimeRegression {
+                previous: rfc3339(prev),
+                logged_at: rfc3339(e.logged_at),
             }
+            .into());
         }
         let s = &e.statement;
         let max_skew = match (&self.config, s) {

@@ -122,10 +122,10 @@ impl<H: HistoryMut> State<H> {
             self.any_campaign(c)?;
             need = need.campaign(c);
         }
-        if let Some(r) = &f.concerns {
-            if r.index >= self.next_index {
-                return Err(Rejection::UnknownEntry { index: r.index });
-            }
+        if let Some(r) = &f.concerns
+            && r.index >= self.next_index
+        {
+            return Err(Rejection::UnknownEntry { index: r.index });
         }
         self.require_one(StatementKind::FeedbackOpen, &e.signers, need)?;
         let days = self.config.as_ref().map_or(15, |c| c.feedback_due_days);

@@ -97,10 +97,10 @@ fn examples_agree_with_schemas_and_parsers() {
             if by_schema != want {
                 failures.push(format!("{sub}/{name}: schema says {by_schema}"));
             }
-            if let Some(r) = rust {
-                if r != want {
-                    failures.push(format!("{sub}/{name}: Rust parser says {r}"));
-                }
+            if let Some(r) = rust
+                && r != want
+            {
+                failures.push(format!("{sub}/{name}: Rust parser says {r}"));
             }
             checked += 1;
         }

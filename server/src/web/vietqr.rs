@@ -101,10 +101,10 @@ pub(crate) fn payload(
     {
         return Err(VietQrError::Account);
     }
-    if let Some(p) = purpose {
-        if p.is_empty() || p.len() > 25 || !p.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-            return Err(VietQrError::Purpose);
-        }
+    if let Some(p) = purpose
+        && (p.is_empty() || p.len() > 25 || !p.bytes().all(|b| (0x20..0x7f).contains(&b)))
+    {
+        return Err(VietQrError::Purpose);
     }
     let mut beneficiary = String::new();
     tlv(&mut beneficiary, "00", bin);

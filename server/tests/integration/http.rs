@@ -203,7 +203,7 @@ async fn checkpoint_opens_with_the_log_key_and_matches_the_tree() {
 /// leaves from its level-1 hash: the root from the tiles alone.
 fn root_from_tiles(level0: &[Hash], level1: &[Hash], start: usize, end: usize) -> Hash {
     let n = end - start;
-    if n == 256 && start % 256 == 0 {
+    if n == 256 && start.is_multiple_of(256) {
         return level1[start / 256];
     }
     if n == 1 {
