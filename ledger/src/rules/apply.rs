@@ -43,19 +43,22 @@ impl<H: HistoryMut> State<H> {
             (Some(_), Statement::Genesis(_)) => return Err(Rejection::GenesisExists.into()),
             (Some(c), _) => c.max_skew_seconds,
         };
-        let skew = (s.time().get() - e.logged_at).num_seconds().abs();
-        if skew > i64::from(max_skew) {
-            return Err(Rejection::TimeSkew {
-                skew_seconds: skew,
-                max_seconds: max_skew,
-            }
-            .into());
-        }
+        // A statement already logged is a duplicate before anything about
+        // its time: an envelope sent again days later is answered with its
+        // entry (SPEC 6.2, 8.2), not refused as too old.
         let id = id_key(s.id().as_str());
         if let Some((existing_index, _)) = self.history.id(&id)? {
             return Err(Rejection::Duplicate {
                 what: super::DuplicateKind::Id { id: s.id().clone() },
                 existing_index,
+            }
+            .into());
+        }
+        let skew = (s.time().get() - e.logged_at).num_seconds().abs();
+        if skew > i64::from(max_skew) {
+            return Err(Rejection::TimeSkew {
+                skew_seconds: skew,
+                max_seconds: max_skew,
             }
             .into());
         }

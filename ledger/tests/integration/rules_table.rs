@@ -278,6 +278,21 @@ const CASES: &[Case] = &[
         },
     },
     Case {
+        // Before the time (SPEC 6): an envelope logged long ago and sent
+        // again is a duplicate, answered with its entry, not `time_skew`.
+        rule: "unique id",
+        expect: Some("duplicate"),
+        run: |w| {
+            let mut s = donation(YAGI, 1_000, "FT-A");
+            let long_ago =
+                (w.now - Duration::days(30)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            s.json["id"] = json!(w.entries[3].statement.id().as_str());
+            s.json["time"] = json!(long_ago);
+            s.json["received_at"] = json!(long_ago);
+            s
+        },
+    },
+    Case {
         rule: "unique reference",
         expect: Some("duplicate"),
         run: |_| donation(YAGI, 1_000, "FT24254000000001"),

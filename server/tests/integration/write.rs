@@ -651,3 +651,53 @@ fn donation_with_channel(id: &str, external_ref: &str, channel: &str) -> Vec<u8>
     v["channel"] = json!(channel);
     serde_json::to_vec(&v).unwrap()
 }
+
+#[tokio::test]
+async fn an_envelope_logged_long_ago_is_answered_with_its_entry() {
+    use minhbach_ledger::leaf::Leaf;
+
+    let f = fixture();
+    let store = f.prepared.state.store().clone();
+    let size = f.size();
+    // A donation the demo logged a day or more ago: far outside the
+    // 600 s skew window between a statement's time and the time it is sent.
+    let (index, leaf) = (1..size)
+        .map(|i| {
+            (
+                i,
+                Leaf::parse(&store.read_leaves(i, i + 1).unwrap()[0]).unwrap(),
+            )
+        })
+        .find(|(_, leaf)| {
+            let age = system_now() - leaf.logged_at;
+            age > chrono::Duration::hours(24)
+                && leaf
+                    .envelope
+                    .payload()
+                    .windows(10)
+                    .any(|w| w == b"\"donation\"")
+        })
+        .expect("an old demo donation");
+    let (status, answer) = f.post("/api/v1/entries", leaf.envelope.to_json()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["existing"], true);
+    assert_eq!(answer["index"], index);
+    assert_eq!(f.size(), size, "nothing appended");
+
+    // The same statement with another signature set is another envelope of
+    // an id already used: still a duplicate naming the entry, never
+    // `time_skew`.
+    let intake = f.key("intake-1");
+    let mut changed: Value = serde_json::from_slice(leaf.envelope.payload()).unwrap();
+    changed["amount"] = json!(changed["amount"].as_u64().unwrap() + 1);
+    let (status, answer) = f
+        .post(
+            "/api/v1/entries",
+            sign(serde_json::to_vec(&changed).unwrap(), &[&intake]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert_eq!(answer["code"], "duplicate");
+    assert_eq!(answer["existing_index"], index);
+    assert_eq!(f.size(), size);
+}
