@@ -72,7 +72,7 @@ else
   fuzz_dir="${CARGO_TARGET_DIR}-fuzz"
   corpus_tmp="$(mktemp -d)"
   trap 'rm -rf "$corpus_tmp"' EXIT
-  for t in note checkpoint tlog_proof policy tile_path entry_bundle envelope leaf; do
+  for t in note checkpoint tlog_proof policy tile_path entry_bundle envelope leaf statement; do
     mkdir -p "$corpus_tmp/$t"
     if (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --target-dir "$fuzz_dir" "$t" \
       "$corpus_tmp/$t" "corpus/$t" -- -max_total_time="${MINHBACH_FUZZ_SECONDS:-10}") \

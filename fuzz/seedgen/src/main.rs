@@ -100,9 +100,42 @@ fn check(target: &str, parses: impl Fn(&[u8]) -> bool) {
     }
 }
 
+/// The statement examples of the public contract (`schemas/examples/`):
+/// `valid/statement.*` must parse, `invalid/statement.*` must not.
+fn statement_examples() {
+    let examples = Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
+        .join("../../schemas/examples");
+    for (dir, valid) in [("valid", true), ("invalid", false)] {
+        let mut files: Vec<_> = fs::read_dir(examples.join(dir))
+            .expect("the schema examples")
+            .map(|e| e.expect("a directory entry").path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("statement."))
+            })
+            .collect();
+        files.sort();
+        for path in files {
+            let bytes = fs::read(&path).expect("read an example");
+            let parsed = minhbach_ledger::statement::Statement::from_json(&bytes);
+            assert_eq!(parsed.is_ok(), valid, "{}: {parsed:?}", path.display());
+            let stem = path
+                .file_stem()
+                .and_then(|n| n.to_str())
+                .expect("a UTF-8 name")
+                .trim_start_matches("statement.");
+            write("statement", &format!("{dir}-{stem}"), bytes);
+        }
+    }
+}
+
 fn main() {
     let envelopes = envelopes();
     let leaves = leaves();
+
+    // statement
+    statement_examples();
 
     // envelope
     write("envelope", "valid-one-signature", envelopes[0].to_json());
