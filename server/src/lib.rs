@@ -15,6 +15,8 @@
 //! - the write path: `POST /api/v1/entries` ([`write`](mod@write)) feeding the
 //!   [`sequencer`], the one writer, which applies the rules and commits
 //!   batches durably with one checkpoint each;
+//! - the [`books`]: what the rules know after the committed prefix, live in
+//!   memory over the store, flushed with a snapshot and reopened from it;
 //! - the books' read API (`books_api`): lookups, campaigns, traces, keys,
 //!   accounts, coverage, feedback; receipts; `GET /metrics` ([`metrics`]);
 //! - witnesses ([`witness`], C2SP tlog-witness): after each commit the
@@ -35,8 +37,8 @@
 //!
 //! Errors are RFC 9457 problem JSON with a stable `code`: `not_found` (404),
 //! `malformed` (400), `out_of_range` (400), the rules' codes (401, 403, 409,
-//! 413, 422), `rate_limited` (429), `overloaded` (503), `internal` (500,
-//! generic body).
+//! 413, 422), `rate_limited` (429), `overloaded` (503), `unavailable` (503,
+//! the books cannot be read), `internal` (500, generic body).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
