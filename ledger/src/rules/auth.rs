@@ -57,9 +57,8 @@ impl<H> State<H> {
     }
 
     /// (distinct qualified signers, whether any signer holds the role at all).
-    fn qualified(&self, signers: &[KeyId], need: Need<'_>) -> (usize, bool) {
-        let mut count = 0;
-        let mut has_role = false;
+    fn qualified(&self, signers: &[KeyId], need: Need<'_>) -> Qualified {
+        let mut q = Qualified::default();
         for (i, k) in signers.iter().enumerate() {
             if signers[..i].contains(k) {
                 continue;
@@ -68,14 +67,16 @@ impl<H> State<H> {
             if r.revoked_at.is_some() || !r.has_role(need.role) {
                 continue;
             }
-            has_role = true;
+            q.has_role = true;
             let in_scope = need.campaign.is_none_or(|c| r.scope.covers_campaign(c))
                 && need.region.is_none_or(|g| r.scope.covers_region(g));
             if in_scope {
-                count += 1;
+                q.count += 1;
+            } else {
+                q.out_of_scope.push(*k);
             }
         }
-        (count, has_role)
+        q
     }
 
     /// At least one qualified signer.
@@ -85,14 +86,7 @@ impl<H> State<H> {
         signers: &[KeyId],
         need: Need<'_>,
     ) -> Result<(), Rejection> {
-        match self.qualified(signers, need) {
-            (0, false) => Err(Rejection::Unauthorized {
-                kind: kind.as_str(),
-                role: need.role,
-            }),
-            (0, true) => Err(Rejection::OutOfScope { role: need.role }),
-            _ => Ok(()),
-        }
+        self.require_many(kind, signers, need, 1)
     }
 
     /// At least `needed` distinct qualified signers.
@@ -103,17 +97,31 @@ impl<H> State<H> {
         need: Need<'_>,
         needed: u8,
     ) -> Result<(), Rejection> {
-        match self.qualified(signers, need) {
-            (_, false) => Err(Rejection::Unauthorized {
+        let q = self.qualified(signers, need);
+        if !q.has_role {
+            return Err(Rejection::Unauthorized {
                 kind: kind.as_str(),
                 role: need.role,
-            }),
-            (got, true) if got < usize::from(needed) => Err(Rejection::InsufficientApprovals {
+            });
+        }
+        if q.count >= usize::from(needed) {
+            return Ok(());
+        }
+        // Short of signatures: name the keys that hold the role but not the
+        // scope, if any signed (the fix is theirs), else count.
+        if q.out_of_scope.is_empty() {
+            Err(Rejection::InsufficientApprovals {
                 role: need.role,
                 needed,
-                got,
-            }),
-            _ => Ok(()),
+                got: q.count,
+            })
+        } else {
+            Err(Rejection::OutOfScope {
+                role: need.role,
+                keys: q.out_of_scope,
+                in_scope: q.count,
+                needed,
+            })
         }
     }
 
@@ -133,6 +141,17 @@ impl<H> State<H> {
             .config
             .as_ref()
             .map_or(usize::MAX, |c| usize::from(c.threshold));
-        self.qualified(signers, Need::new(Role::Governance)).0 >= threshold
+        self.qualified(signers, Need::new(Role::Governance)).count >= threshold
     }
+}
+
+/// The signers of an entry, as a rule counts them.
+#[derive(Default)]
+struct Qualified {
+    /// Distinct signers with the role and in scope.
+    count: usize,
+    /// Whether any signer holds the role.
+    has_role: bool,
+    /// Signers with the role but out of scope, in signing order.
+    out_of_scope: Vec<KeyId>,
 }

@@ -198,11 +198,21 @@ pub enum Rejection {
         /// The index given.
         got: u64,
     },
-    /// No signer's scope covers the campaign or region.
-    #[error("no {role} signer is in scope")]
+    /// Too few signers in scope, and some that hold the role are not: they
+    /// are named, since widening their scope (or another signer) is the fix.
+    #[error(
+        "{in_scope} of {needed} required {role} signatures are in scope of this campaign and region; out of scope: {}",
+        keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
     OutOfScope {
         /// The role needed.
         role: Role,
+        /// The signers that hold the role but not the scope.
+        keys: Vec<KeyId>,
+        /// Distinct signers in scope.
+        in_scope: usize,
+        /// How many are needed.
+        needed: u8,
     },
     /// Acknowledgments would exceed the disbursement.
     #[error("disbursement {disbursement} has {remaining} left to acknowledge, not {amount}")]

@@ -446,7 +446,7 @@ const CASES: &[Case] = &[
     },
     Case {
         rule: "approvers in scope",
-        expect: Some("insufficient_approvals"),
+        expect: Some("out_of_scope"),
         run: |w| {
             w.donation(200_000_000, "FT-BIG");
             disbursement(YAGI, 100_000_000, 1, &["a1", "a3"])
@@ -1061,4 +1061,24 @@ fn batch_is_all_or_nothing() {
     w.state.check(&a).unwrap();
     assert_eq!(w.state, before);
     assert_eq!(w.state.apply_batch(&[a]).unwrap().len(), 1);
+}
+
+#[test]
+fn out_of_scope_names_the_keys_and_counts_the_rest() {
+    let mut w = World::new();
+    w.donation(200_000_000, "FT-BIG");
+    let err = w
+        .submit(disbursement(YAGI, 100_000_000, 1, &["a1", "a3"]))
+        .unwrap_err();
+    let detail = err.to_string();
+    assert_eq!(err.code(), "out_of_scope", "{detail}");
+    assert!(
+        detail.contains(&w.signers["a3"].id.to_string()),
+        "names the key out of scope: {detail}"
+    );
+    assert!(
+        !detail.contains(&w.signers["a1"].id.to_string()),
+        "not the one in scope: {detail}"
+    );
+    assert!(detail.starts_with("1 of 2 required approver"), "{detail}");
 }
