@@ -500,7 +500,7 @@ impl Replay {
                 ApplyError::Rejected(rejection) => {
                     ReplayError::Rejected(RejectedEntry { index, rejection })
                 }
-                other => ReplayError::History(other.to_string()),
+                ApplyError::Unavailable(e) => ReplayError::History(e.to_string()),
             };
             let (entry, effects): (VerifiedEntry, Effects) = match p.ready {
                 Some((logged_at, statement, signers)) => {

@@ -190,7 +190,6 @@ impl From<minhbach_ledger::rules::ApplyError> for ApiError {
         match error {
             ApplyError::Rejected(r) => Self::Rejected(r),
             ApplyError::Unavailable(e) => Self::books(&e),
-            other => Self::internal(other),
         }
     }
 }

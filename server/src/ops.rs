@@ -115,9 +115,6 @@ impl From<ApplyError> for OpsError {
         match error {
             ApplyError::Rejected(rejection) => rejection.into(),
             ApplyError::Unavailable(e) => Self::Store(e),
-            other => Self::Store(StoreError::Backend {
-                message: other.to_string(),
-            }),
         }
     }
 }

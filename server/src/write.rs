@@ -167,6 +167,9 @@ fn sequencer_error(e: &SequencerError) -> ApiError {
         }
         SequencerError::Stopped => ApiError::Overloaded("the log is not accepting writes".into()),
         SequencerError::Store => ApiError::internal("the durable write failed"),
+        SequencerError::Unavailable => {
+            ApiError::Unavailable("the books cannot record the batch".into())
+        }
     }
 }
 

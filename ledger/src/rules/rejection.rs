@@ -60,8 +60,8 @@ pub struct RejectedEntry {
 
 /// Why the rules did not apply an entry: it breaks a rule, or the log's past
 /// could not be read to decide. Either way nothing changed in the state.
+/// These are the only two outcomes (the callers match both).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum ApplyError {
     /// The entry breaks a rule.
     #[error(transparent)]

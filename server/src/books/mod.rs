@@ -137,11 +137,6 @@ impl BooksError {
         match error {
             ApplyError::Rejected(rejection) => Self::Rejected(RejectedEntry { index, rejection }),
             ApplyError::Unavailable(e) => Self::Store(e),
-            // `ApplyError` may grow; whatever else stops the replay is the
-            // store's to answer.
-            other => Self::Store(StoreError::Backend {
-                message: other.to_string(),
-            }),
         }
     }
 }

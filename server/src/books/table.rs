@@ -241,12 +241,6 @@ impl std::ops::Add for Unwritten {
     }
 }
 
-impl std::iter::Sum for Unwritten {
-    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
-        iter.fold(Self::default(), |a, b| a + b)
-    }
-}
-
 /// What a flush does with a [`Table`] of any kind, so that the books
 /// freeze, release and thaw all of theirs alike.
 pub trait Layered {

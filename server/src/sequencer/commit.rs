@@ -56,10 +56,14 @@ pub enum SequencerError {
     /// The sequencer has stopped (shutdown, or a failed store).
     #[error("the sequencer is not running")]
     Stopped,
-    /// The durable write failed, or the books could not record an accepted
-    /// statement; nothing of the batch was written.
+    /// The durable write failed; nothing of the batch was written.
     #[error("the write to the store failed")]
     Store,
+    /// The books could not read what they needed to record a statement the
+    /// rules accepted; nothing of the batch was written (HTTP 503
+    /// `unavailable`).
+    #[error("the books cannot be read")]
+    Unavailable,
 }
 
 /// The single writer: the log, the books and the log's signing key.
@@ -151,9 +155,10 @@ impl Core {
     /// Returns one outcome per item, in order.
     ///
     /// # Errors
-    /// [`SequencerError::Store`] if the commit fails, or the books cannot
-    /// record a statement the rules accepted: then nothing of the batch is
-    /// written and the books are rebuilt from the store.
+    /// [`SequencerError::Store`] if the commit fails, or
+    /// [`SequencerError::Unavailable`] if the books cannot record a statement
+    /// the rules accepted: then nothing of the batch is written and the books
+    /// are rebuilt from the store.
     pub fn process(
         &mut self,
         items: Vec<Result<Checked, Rejection>>,
@@ -189,7 +194,7 @@ impl Core {
                         self.log.store(),
                         &mut books,
                     );
-                    return Err(SequencerError::Store);
+                    return Err(SequencerError::Unavailable);
                 }
             }
         }

@@ -701,3 +701,50 @@ async fn an_envelope_logged_long_ago_is_answered_with_its_entry() {
     assert_eq!(answer["existing_index"], index);
     assert_eq!(f.size(), size);
 }
+
+#[tokio::test]
+async fn a_trace_that_cannot_be_recorded_drops_the_batch_and_the_books_reopen() {
+    use minhbach_server::books::table::key;
+
+    let f = fixture();
+    let store = f.prepared.state.store().clone();
+    let size = f.size();
+    // Every donation's list of trace steps becomes unreadable: the rules can
+    // accept a payment (its records are intact), but its trace cannot be
+    // recorded.
+    let keys: Vec<Vec<u8>> = (0..size).map(|i| key("steps", &i.to_be_bytes())).collect();
+    let saved: Vec<(Vec<u8>, Vec<u8>)> = keys
+        .iter()
+        .map(|k| (k.clone(), store.read_meta(k).unwrap().unwrap_or_default()))
+        .collect();
+    let garbage: Vec<(Vec<u8>, Vec<u8>)> = keys
+        .iter()
+        .map(|k| (k.clone(), b"\xff not cbor".to_vec()))
+        .collect();
+    store.put_meta(&garbage).unwrap();
+    let payment = sign(
+        serde_json::to_vec(&json!({
+            "type": "disbursement", "id": "test-untraceable-1",
+            "time": system_now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "campaign": demo::FLOOD, "amount": 1_000_000, "asset": "VND",
+            "recipient": {"organization": "Ủy ban nhân dân phường Phú Xuân"},
+            "region": "46-19753", "purpose": "Sửa mái trường",
+        }))
+        .unwrap(),
+        &[&f.key("approver-1"), &f.key("approver-2")],
+    );
+    let (status, answer) = f.post("/api/v1/entries", payment.clone()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    assert_eq!(answer["code"], "unavailable");
+    assert_eq!(f.size(), size, "nothing written");
+
+    // Readable again (an empty value is an absent list): the books were
+    // reopened from the store, so the same payment is judged afresh and
+    // accepted at the index it would have had.
+    store.put_meta(&saved).unwrap();
+    let (status, answer) = f.post("/api/v1/entries", payment).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["index"], size);
+    assert_eq!(answer["existing"], false);
+    assert_eq!(f.size(), size + 1);
+}
